@@ -1,0 +1,7 @@
+"""Accounts, for admins."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from tracker.admin import routes  # noqa: E402,F401

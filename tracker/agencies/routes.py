@@ -1,0 +1,81 @@
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import or_
+from werkzeug.wrappers import Response
+
+from tracker.agencies import bp
+from tracker.agencies.forms import AgencyForm
+from tracker.agencies.models import Agency
+from tracker.agencies.services import EDITABLE_FIELDS, AgencyError, create_agency, update_agency
+from tracker.auth.models import Role
+from tracker.extensions import db
+from tracker.laws import all_laws
+from tracker.security import roles_required
+from tracker.text import like_pattern
+
+
+@bp.get("")
+def list_agencies() -> str:
+    query = request.args.get("q", "").strip()
+    law = request.args.get("law", "")
+    statement = db.select(Agency).order_by(Agency.name)
+    if query:
+        pattern = like_pattern(query)
+        statement = statement.where(
+            or_(
+                Agency.name.ilike(pattern, escape="\\"),
+                Agency.short_name.ilike(pattern, escape="\\"),
+                Agency.jurisdiction.ilike(pattern, escape="\\"),
+                Agency.records_office.ilike(pattern, escape="\\"),
+            )
+        )
+    if law in all_laws():
+        statement = statement.where(Agency.law == law)
+    page = db.paginate(statement, per_page=25, error_out=False)
+    return render_template(
+        "agencies/list.html", page=page, query=query, law=law, laws=all_laws().values()
+    )
+
+
+@bp.get("/<int:agency_id>")
+def show_agency(agency_id: int) -> str:
+    agency = db.get_or_404(Agency, agency_id)
+    return render_template("agencies/show.html", agency=agency)
+
+
+def apply_form_errors(form: AgencyForm, error: AgencyError) -> None:
+    getattr(form, error.field).errors.append(str(error))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.STAFF)
+def new_agency() -> Response | str:
+    form = AgencyForm()
+    if form.validate_on_submit():
+        try:
+            agency = create_agency({field: getattr(form, field).data for field in EDITABLE_FIELDS})
+        except AgencyError as error:
+            apply_form_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"Added {agency.name}.", "success")
+            return redirect(url_for("agencies.show_agency", agency_id=agency.id))
+    return render_template("agencies/form.html", form=form, agency=None)
+
+
+@bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.STAFF)
+def edit_agency(agency_id: int) -> Response | str:
+    agency = db.get_or_404(Agency, agency_id)
+    form = AgencyForm(obj=agency)
+    if form.validate_on_submit():
+        try:
+            changed = update_agency(
+                agency, {field: getattr(form, field).data for field in EDITABLE_FIELDS}
+            )
+        except AgencyError as error:
+            apply_form_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved {agency.name}." if changed else "Nothing was changed.", "success")
+            return redirect(url_for("agencies.show_agency", agency_id=agency.id))
+    return render_template("agencies/form.html", form=form, agency=agency)

@@ -1,0 +1,108 @@
+"""Accounts, roles and the sign-in record used for throttling."""
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tracker.extensions import Model
+from tracker.sqltypes import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    ADVOCATE = "advocate"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Admin: everything, including accounts",
+    Role.STAFF: "Staff: all requests, agencies and calendars",
+    Role.ADVOCATE: "Advocate: creates and edits requests",
+    Role.VIEWER: "Viewer: reads only",
+}
+
+
+def enum_column(enum: type[StrEnum], length: int = 30) -> Enum:
+    """A portable enum column stored as its string values, checked by the database."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, 20))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie: changing it signs the user out everywhere.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.session_token = new_session_token()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_manage_agencies(self) -> bool:
+        return self.role in (Role.ADMIN, Role.STAFF)
+
+    @property
+    def can_create_requests(self) -> bool:
+        return self.role in (Role.ADMIN, Role.STAFF, Role.ADVOCATE)
+
+
+class LoginAttempt(Model):
+    """One sign-in attempt; recent failures throttle further attempts."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    succeeded: Mapped[bool]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

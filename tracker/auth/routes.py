@@ -1,0 +1,105 @@
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from tracker.auth import bp
+from tracker.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, SetupForm
+from tracker.auth.models import Role
+from tracker.auth.services import (
+    AccountError,
+    authenticate,
+    change_password,
+    create_user,
+    login_retry_minutes,
+    record_login_attempt,
+    users_exist,
+)
+from tracker.extensions import db
+from tracker.security import is_safe_redirect
+
+
+def start_session(user: object) -> None:
+    # A fresh session on every sign-in, so a planted session id is worthless.
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> Response | str:
+    if users_exist():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.name.data, Role.ADMIN, form.password.data)
+        except AccountError as error:
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            start_session(user)
+            flash("Welcome. Your admin account is ready; add your team under Admin.", "success")
+            return redirect(url_for("admin.list_users"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data))
+    if form.validate_on_submit():
+        address = request.remote_addr or "unknown"
+        wait = login_retry_minutes(form.email.data, address)
+        if wait is not None:
+            form.form_errors.append(
+                f"Too many failed sign-in attempts. Try again in {wait} minute"
+                f"{'s' if wait != 1 else ''}."
+            )
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(form.email.data, form.password.data)
+        record_login_attempt(form.email.data, address, user, succeeded=user is not None)
+        db.session.commit()
+        if user is not None:
+            start_session(user)
+            return redirect(safe_next(form.next.data))
+        form.form_errors.append("That email and password do not match an active account.")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+def safe_next(target: str | None) -> str:
+    return target if target and is_safe_redirect(target) else url_for("index")
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        abort(400)
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> Response | str:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.password.data)
+        except AccountError as error:
+            field = form.current if "current" in str(error) else form.password
+            field.errors.append(str(error))
+        else:
+            db.session.commit()
+            # The new password signed out every other session; keep this one.
+            start_session(current_user._get_current_object())
+            current_app.logger.info("password changed for user %s", current_user.id)
+            flash("Your password is changed. Other sessions are signed out.", "success")
+            return redirect(url_for("index"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,144 @@
+"""Account operations. They flush; the caller commits."""
+
+import math
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, g
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tracker.auth.models import LoginAttempt, Role, User, new_session_token
+from tracker.extensions import db
+from tracker.sqltypes import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A change to an account that cannot be made, with a message for the user."""
+
+
+def users_exist() -> bool:
+    if not g.get("users_exist"):
+        g.users_exist = (db.session.scalar(select(func.count(User.id))) or 0) > 0
+    return bool(g.users_exist)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > 256:
+        return "Use at most 256 characters."
+    if email and password.strip().lower() == normalise_email(email):
+        return "Do not use your email address as your password."
+    if len(set(password)) < 4:
+        return "Use a less repetitive password."
+    return None
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(email: str, name: str, role: Role, password: str) -> User:
+    email = normalise_email(email)
+    if find_user(email) is not None:
+        raise AccountError(f"An account for {email} already exists.")
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem)
+    user = User(email=email, name=name.strip() or email, role=role, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, *, name: str, role: Role, active: bool, actor: User) -> None:
+    if user.id == actor.id and (role != Role.ADMIN or not active):
+        raise AccountError("You cannot remove your own admin role or deactivate yourself.")
+    if user.role != role or user.active != active:
+        # A changed role or a deactivation takes effect at once, everywhere.
+        user.session_token = new_session_token()
+    user.name = name.strip() or user.email
+    user.role = role
+    user.active = active
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise AccountError("Your current password is not right.")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise AccountError(problem)
+    user.set_password(new)
+    db.session.flush()
+
+
+def login_retry_minutes(email: str, remote_addr: str, now: datetime | None = None) -> int | None:
+    """Minutes until sign-in may be tried again, or None if it may be tried now."""
+    now = now or utcnow()
+    window = timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"])
+    limits = [
+        (LoginAttempt.email == normalise_email(email), current_app.config["LOGIN_MAX_FAILURES"]),
+        (
+            LoginAttempt.remote_addr == remote_addr,
+            current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        ),
+    ]
+    waits = []
+    for condition, limit in limits:
+        last_success = db.session.scalar(
+            select(func.max(LoginAttempt.attempted_at)).where(condition, LoginAttempt.succeeded)
+        )
+        since = max(now - window, last_success) if last_success else now - window
+        failures = db.session.scalars(
+            select(LoginAttempt.attempted_at)
+            .where(condition, ~LoginAttempt.succeeded, LoginAttempt.attempted_at > since)
+            .order_by(LoginAttempt.attempted_at.desc())
+            .limit(limit)
+        ).all()
+        if len(failures) >= limit:
+            lifts_at = failures[-1] + window
+            waits.append(max(1, math.ceil((lifts_at - now).total_seconds() / 60)))
+    return max(waits) if waits else None
+
+
+def record_login_attempt(email: str, remote_addr: str, user: User | None, succeeded: bool) -> None:
+    now = utcnow()
+    db.session.add(
+        LoginAttempt(
+            email=normalise_email(email)[:254],
+            remote_addr=remote_addr[:64],
+            attempted_at=now,
+            succeeded=succeeded,
+            user_id=user.id if user else None,
+        )
+    )
+    db.session.execute(
+        db.delete(LoginAttempt).where(LoginAttempt.attempted_at < now - timedelta(days=30))
+    )
+    if succeeded and user is not None:
+        user.last_login_at = now
+    db.session.flush()
+
+
+_UNUSED_HASH = generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_user(email)
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal accounts.
+        check_password_hash(_UNUSED_HASH, password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user

@@ -1,0 +1,125 @@
+"""The ``tracker`` command: serving, the database, seeding and accounts."""
+
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from tracker.auth.models import Role, User
+from tracker.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed)
+    app.cli.add_command(users)
+    app.cli.add_command(serve)
+
+
+@click.command()
+@with_appcontext
+def seed() -> None:
+    """Load the shipped agencies; edited ones are kept as they are."""
+    from tracker.agencies.services import seed_agencies
+
+    result = seed_agencies()
+    db.session.commit()
+    click.echo(
+        f"Agencies: {result.created} added, {result.updated} updated, "
+        f"{result.kept} kept as edited here."
+    )
+
+
+@click.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True, help="The address they sign in with.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default="", help="Their name as the tracker shows it.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user_command(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Add an account. Asks for the password unless --password-stdin."""
+    from tracker.auth.services import AccountError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, name or email, Role(role), password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role.value}).")
+
+
+@users.command("list")
+@with_appcontext
+def list_users_command() -> None:
+    """List every account, active or not."""
+    for user in db.session.scalars(db.select(User).order_by(User.email)):
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.email}\t{user.role.value}\t{state}\t{user.name}")
+
+
+@click.command()
+@click.option("--host", default=lambda: os.environ.get("TRACKER_HOST", "127.0.0.1"))
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
+@click.option("--workers", type=int, default=lambda: int(os.environ.get("TRACKER_WORKERS", "2")))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the tracker with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from tracker import create_app
+
+    create_app()  # fails here, once, on a bad configuration; and makes the secret key
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": 4,
+                "accesslog": "-",
+                "timeout": 120,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return create_app()
+
+    click.echo(f"Records Tracker on http://{host}:{port}")
+    Server().run()
+
+
+def _create_app() -> Flask:
+    from tracker import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="tracker",
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Records Tracker: run the app and look after its data.",
+)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="tracker")
+    except (OperationalError, ArgumentError) as error:
+        message = str(error.orig if isinstance(error, OperationalError) else error)
+        click.echo(f"Error: the database could not be used: {message.splitlines()[0]}", err=True)
+        sys.exit(1)

@@ -1,0 +1,23 @@
+"""The laws that govern records requests, loaded from ``data/laws.toml``."""
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+
+@dataclass(frozen=True)
+class Law:
+    id: str
+    name: str
+    citation: str
+
+
+@cache
+def all_laws() -> dict[str, Law]:
+    raw = tomllib.loads(files("tracker").joinpath("data/laws.toml").read_text("utf-8"))
+    return {entry["id"]: Law(**entry) for entry in raw["law"]}
+
+
+def law_choices() -> list[tuple[str, str]]:
+    return [(law.id, f"{law.name} ({law.id})") for law in all_laws().values()]

@@ -1,0 +1,60 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from tracker.requests.models import RequestStatus
+
+
+def optional_id(value: object) -> int | None:
+    return int(str(value)) if value not in (None, "", "None") else None
+
+
+class RequestForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[InputRequired(), Length(max=300)],
+        description="A short name the team will recognise, e.g. ICE collaboration reports 2024.",
+    )
+    agency = SelectField("Agency", coerce=optional_id, validators=[InputRequired()])
+    organization = SelectField(
+        "Requesting organization", coerce=optional_id, validators=[Optional()]
+    )
+    requester_name = StringField(
+        "Requester", validators=[Optional(), Length(max=200)], description="The person it is from."
+    )
+    records_sought = TextAreaField(
+        "Records sought",
+        validators=[Optional(), Length(max=20000)],
+        render_kw={"rows": 8},
+        description="Describe the records and the date range.",
+    )
+    status = SelectField(
+        "Status",
+        choices=[(status.value, status.label) for status in RequestStatus],
+        default=RequestStatus.DRAFT.value,
+    )
+    agency_tracking_number = StringField(
+        "Agency tracking number", validators=[Optional(), Length(max=100)]
+    )
+    assignee = SelectField("Assignee", coerce=optional_id, validators=[Optional()])
+    sent_on = DateField("Sent on", validators=[Optional()])
+    received_on = DateField("Received by the agency on", validators=[Optional()])
+    closed_on = DateField("Closed on", validators=[Optional()])
+    note = TextAreaField(
+        "Note for the timeline",
+        validators=[Optional(), Length(max=5000)],
+        render_kw={"rows": 2},
+        description="Why this change was made (optional).",
+    )
+    submit = SubmitField("Save request")
+
+    def validate_agency(self, field: SelectField) -> None:
+        if field.data is None:
+            raise ValidationError("Choose the agency the request goes to.")
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(
+        "Add a note", validators=[InputRequired(), Length(max=5000)], render_kw={"rows": 3}
+    )
+    submit = SubmitField("Add note")

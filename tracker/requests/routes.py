@@ -1,0 +1,194 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_
+from werkzeug.wrappers import Response
+
+from tracker.agencies.models import Agency
+from tracker.auth.models import Role, User
+from tracker.extensions import db
+from tracker.requests import bp
+from tracker.requests.forms import NoteForm, RequestForm
+from tracker.requests.models import Organization, RecordsRequest, RequestStatus
+from tracker.requests.services import (
+    RequestError,
+    RequestValues,
+    add_note,
+    can_edit,
+    create_request,
+    find_by_reference,
+    update_request,
+)
+from tracker.security import roles_required
+from tracker.text import like_pattern
+
+
+def agency_choices() -> list[tuple[object, str]]:
+    agencies = db.session.scalars(db.select(Agency).order_by(Agency.name))
+    return [("", "Choose an agency"), *((a.id, a.display_name) for a in agencies)]
+
+
+def organization_choices() -> list[tuple[object, str]]:
+    organizations = db.session.scalars(db.select(Organization).order_by(Organization.name))
+    return [("", "None"), *((o.id, o.name) for o in organizations)]
+
+
+def assignee_choices(current: User | None = None) -> list[tuple[object, str]]:
+    people = list(
+        db.session.scalars(
+            db.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.name)
+        )
+    )
+    if current is not None and current not in people:
+        people.append(current)
+    return [("", "Nobody yet"), *((u.id, u.name) for u in people)]
+
+
+def build_form(record: RecordsRequest | None) -> RequestForm:
+    form = RequestForm(obj=record)
+    form.agency.choices = agency_choices()
+    form.organization.choices = organization_choices()
+    form.assignee.choices = assignee_choices(record.assignee if record else None)
+    if record is not None and request.method == "GET":
+        form.agency.data = record.agency_id
+        form.organization.data = record.organization_id
+        form.assignee.data = record.assignee_id
+        form.status.data = record.status.value
+    return form
+
+
+def values_from(form: RequestForm) -> RequestValues:
+    agency = db.session.get(Agency, form.agency.data)
+    if agency is None:
+        raise RequestError("agency", "Choose the agency the request goes to.")
+    organization = (
+        db.session.get(Organization, form.organization.data) if form.organization.data else None
+    )
+    assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
+    return RequestValues(
+        title=form.title.data.strip(),
+        agency=agency,
+        organization=organization,
+        requester_name=(form.requester_name.data or "").strip(),
+        records_sought=(form.records_sought.data or "").replace("\r\n", "\n").strip(),
+        status=RequestStatus(form.status.data),
+        agency_tracking_number=(form.agency_tracking_number.data or "").strip(),
+        assignee=assignee,
+        sent_on=form.sent_on.data,
+        received_on=form.received_on.data,
+        closed_on=form.closed_on.data,
+    )
+
+
+@bp.get("")
+def list_requests() -> str:
+    args = request.args
+    statement = db.select(RecordsRequest).order_by(RecordsRequest.created_at.desc())
+    text = args.get("q", "").strip()
+    if text:
+        pattern = like_pattern(text)
+        statement = statement.where(
+            or_(
+                RecordsRequest.reference.ilike(pattern, escape="\\"),
+                RecordsRequest.title.ilike(pattern, escape="\\"),
+                RecordsRequest.records_sought.ilike(pattern, escape="\\"),
+                RecordsRequest.agency_tracking_number.ilike(pattern, escape="\\"),
+            )
+        )
+    agency_id = args.get("agency", type=int)
+    if agency_id:
+        statement = statement.where(RecordsRequest.agency_id == agency_id)
+    status = args.get("status", "")
+    if status in RequestStatus.__members__.values():
+        statement = statement.where(RecordsRequest.status == RequestStatus(status))
+    assignee = args.get("assignee", "")
+    if assignee == "me":
+        statement = statement.where(RecordsRequest.assignee_id == current_user.id)
+    elif assignee == "none":
+        statement = statement.where(RecordsRequest.assignee_id.is_(None))
+    elif assignee.isdigit():
+        statement = statement.where(RecordsRequest.assignee_id == int(assignee))
+    page = db.paginate(statement, per_page=25, error_out=False)
+    filters = {"q": text, "agency": agency_id or "", "status": status, "assignee": assignee}
+    return render_template(
+        "requests/list.html",
+        page=page,
+        filters=filters,
+        agencies=agency_choices()[1:],
+        assignees=assignee_choices()[1:],
+        statuses=list(RequestStatus),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.STAFF, Role.ADVOCATE)
+def new_request() -> Response | str:
+    form = build_form(None)
+    if request.method == "GET":
+        form.requester_name.data = current_user.name
+        form.agency.data = request.args.get("agency", type=int)
+    if form.validate_on_submit():
+        try:
+            record = create_request(values_from(form), current_user)
+            if form.note.data and form.note.data.strip():
+                add_note(record, form.note.data, current_user)
+        except RequestError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Created {record.reference}.", "success")
+            return redirect(url_for("requests.show_request", reference=record.reference))
+    return render_template("requests/form.html", form=form, record=None)
+
+
+def get_request_or_404(reference: str) -> RecordsRequest:
+    record = find_by_reference(reference)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.get("/<reference>")
+def show_request(reference: str) -> str:
+    record = get_request_or_404(reference)
+    return render_template(
+        "requests/show.html",
+        record=record,
+        editable=can_edit(current_user, record),
+        note_form=NoteForm(),
+    )
+
+
+@bp.route("/<reference>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.STAFF, Role.ADVOCATE)
+def edit_request(reference: str) -> Response | str:
+    record = get_request_or_404(reference)
+    if not can_edit(current_user, record):
+        abort(403)
+    form = build_form(record)
+    if form.validate_on_submit():
+        try:
+            event = update_request(record, values_from(form), current_user, form.note.data or "")
+        except RequestError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Saved." if event else "Nothing was changed.", "success")
+            return redirect(url_for("requests.show_request", reference=record.reference))
+    return render_template("requests/form.html", form=form, record=record)
+
+
+@bp.post("/<reference>/notes")
+@roles_required(Role.ADMIN, Role.STAFF, Role.ADVOCATE)
+def add_request_note(reference: str) -> Response | str:
+    record = get_request_or_404(reference)
+    if not can_edit(current_user, record):
+        abort(403)
+    form = NoteForm()
+    if form.validate_on_submit():
+        add_note(record, form.note.data, current_user)
+        db.session.commit()
+        flash("Note added.", "success")
+        return redirect(url_for("requests.show_request", reference=reference, _anchor="timeline"))
+    return render_template("requests/show.html", record=record, editable=True, note_form=form)

@@ -1,0 +1,90 @@
+"""The security baseline shared by every page: login by default, roles, headers."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, redirect, request, url_for
+from flask_login import current_user
+
+from tracker.auth.models import Role
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Endpoints anyone may reach without signing in.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.setup", "static", "health"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Refuse the view (403) to a signed-in user whose role is not listed."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not current_user.is_authenticated or current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_safe_redirect(target: str | None) -> bool:
+    """Only a path on this site: no scheme, no host, no protocol-relative tricks."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def init_security(app: Flask) -> None:
+    @app.before_request
+    def require_login() -> Response | None:
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            next_path = request.full_path if request.method == "GET" else None
+            if next_path and next_path.endswith("?"):
+                next_path = next_path[:-1]
+            return redirect(url_for("auth.login", next=next_path))  # type: ignore[return-value]
+        return None
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def forbid_unless(condition: bool) -> None:
+    if not condition:
+        abort(403)
