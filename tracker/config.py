@@ -11,6 +11,7 @@ from flask import Flask
 
 DEFAULTS: dict[str, Any] = {
     "REFERENCE_PREFIX": "LA",
+    "PASSWORD_HASH_METHOD": "scrypt",
     "PER_PAGE": 25,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,

@@ -22,7 +22,7 @@ class NewUserForm(FlaskForm):
     role = role_field()
     password = PasswordField(
         "Initial password",
-        validators=[InputRequired(), Length(min=10, max=256)],
+        validators=[InputRequired(), Length(max=256)],
         description="Give it to them privately; they can change it under Account.",
     )
     submit = SubmitField("Add user")
@@ -36,7 +36,7 @@ class EditUserForm(FlaskForm):
     )
     password = PasswordField(
         "Set a new password",
-        validators=[Optional(), Length(min=10, max=256)],
+        validators=[Optional(), Length(max=256)],
         description="Leave empty to keep the current one.",
     )
     submit = SubmitField("Save")

@@ -13,7 +13,7 @@ class LoginForm(FlaskForm):
 class NewPasswordMixin:
     password = PasswordField(
         "New password",
-        validators=[InputRequired(), Length(min=10, max=256)],
+        validators=[InputRequired(), Length(max=256)],
         description="At least 10 characters. A few unrelated words make a good one.",
     )
     confirm = PasswordField(

@@ -1,0 +1,53 @@
+# The two commands: `make run` serves the tracker, `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint typecheck test-sqlite test-postgresql bench postgres-binaries clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/tracker db upgrade
+	$(BIN)/tracker seed
+	$(BIN)/tracker serve
+
+# PostgreSQL's server binaries, for the throwaway test cluster.
+postgres-binaries:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+	  || [ -n "$$TRACKER_PG_BINDIR" ] || { \
+	    echo "Installing PostgreSQL 15 server binaries (Debian's postgresql-15)..."; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql-15 >/dev/null; }
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+# pytest exits 5 when it collects nothing: say so, and fail.
+PYTEST = $(BIN)/pytest $(PYTEST_ARGS) --db $(1) || { status=$$?; \
+  [ $$status -ne 5 ] || echo "pytest collected no tests on $(1)" >&2; exit $$status; }
+
+test-sqlite: $(VENV)/.installed-test
+	$(call PYTEST,sqlite)
+
+test-postgresql: $(VENV)/.installed-test postgres-binaries
+	$(call PYTEST,postgresql)
+
+test: lint typecheck test-sqlite test-postgresql
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

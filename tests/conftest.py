@@ -1,0 +1,249 @@
+import contextvars
+import itertools
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from tests.postgres import PostgresCluster, PostgresUnavailable
+from tracker import create_app
+from tracker.agencies.models import Agency
+from tracker.auth.models import Role, User
+from tracker.extensions import db
+from tracker.requests.models import RecordsRequest
+from tracker.requests.services import RequestValues, create_request
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="The database every test runs on (PostgreSQL: a throwaway cluster).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {config.getoption('--db')}"
+
+
+def base_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        # Light scrypt parameters keep the suite quick; production uses the defaults.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+    }
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def postgres(backend: str) -> Iterator[PostgresCluster | None]:
+    if backend != "postgresql":
+        yield None
+        return
+    try:
+        cluster = PostgresCluster()
+        cluster.start()
+    except PostgresUnavailable as error:
+        pytest.exit(str(error), returncode=3)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def admin_sql(cluster: PostgresCluster, statement: str) -> None:
+    with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+def migrate_database(tmp_path: Path, url: str) -> None:
+    app = create_app(base_config(tmp_path, url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(
+    backend: str, postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A database migrated once; each test gets a copy of it."""
+    folder = tmp_path_factory.mktemp("template")
+    if postgres is None:
+        path = folder / "template.sqlite3"
+        migrate_database(folder, f"sqlite:///{path}")
+        return str(path)
+    admin_sql(postgres, "CREATE DATABASE tracker_template")
+    migrate_database(folder, postgres.url("tracker_template"))
+    return "tracker_template"
+
+
+@pytest.fixture
+def database_url(
+    template_database: str, postgres: PostgresCluster | None, tmp_path: Path
+) -> Iterator[str]:
+    if postgres is None:
+        path = tmp_path / "tracker.sqlite3"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"test_{next(_counter)}"
+    admin_sql(postgres, f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    try:
+        yield postgres.url(name)
+    finally:
+        admin_sql(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests each run in their own app context, as on a server.
+
+    Tests hold an app context to use the database; without this, requests would
+    share its ``g`` and its database session. After each request the test's own
+    session is expired, so it reads what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        app = create_app({**base_config(tmp_path, database_url), **overrides})
+        app.test_client_class = IsolatedClient
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The token a real browser would submit, read from a page's form."""
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token in {path} (status {page.status_code})"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: Any) -> Any:
+    """Submit a form as a browser does: with the CSRF token the page gave."""
+    token = csrf_token(client, kwargs.pop("token_from", path))
+    return client.post(path, data={"csrf_token": token, **data}, **kwargs)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    def factory(role: Role = Role.ADVOCATE, email: str | None = None, **fields: Any) -> User:
+        number = next(_counter)
+        user = User(
+            email=email or f"{role.value}{number}@example.org",
+            name=fields.pop("name", f"{role.value.title()} {number}"),
+            role=role,
+            **fields,
+        )
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_agency(app: Flask) -> Callable[..., Agency]:
+    def factory(**fields: Any) -> Agency:
+        number = next(_counter)
+        values = {"name": f"Test Agency {number}", "short_name": f"TA{number}", "law": "ca-cpra"}
+        agency = Agency(**{**values, **fields})
+        db.session.add(agency)
+        db.session.commit()
+        return agency
+
+    return factory
+
+
+@pytest.fixture
+def make_request(
+    app: Flask, make_agency: Callable[..., Agency]
+) -> Callable[..., RecordsRequest]:
+    def factory(created_by: User | None = None, **fields: Any) -> RecordsRequest:
+        values = RequestValues(
+            title=fields.pop("title", "ICE collaboration reports"),
+            agency=fields.pop("agency", None) or make_agency(),
+            **fields,
+        )
+        record = create_request(values, created_by)
+        db.session.commit()
+        return record
+
+    return factory
+
+
+class Auth:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user_or_email: User | str, password: str = PASSWORD) -> Any:
+        email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+        return post_form(self.client, "/login", {"email": email, "password": password})
+
+    def logout(self) -> Any:
+        return post_form(self.client, "/logout", {}, token_from="/account/password")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ADMIN, email="admin@example.org", name="Ada Admin")
