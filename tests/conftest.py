@@ -162,12 +162,12 @@ def runner(app: Flask) -> Any:
     return app.test_cli_runner()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     """The token a real browser would submit, read from a page's form."""
-    page = client.get(path)
+    page = client.get(path, follow_redirects=True)
     match = CSRF_RE.search(page.get_data(as_text=True))
     assert match, f"no CSRF token in {path} (status {page.status_code})"
     return match.group(1)
@@ -211,9 +211,7 @@ def make_agency(app: Flask) -> Callable[..., Agency]:
 
 
 @pytest.fixture
-def make_request(
-    app: Flask, make_agency: Callable[..., Agency]
-) -> Callable[..., RecordsRequest]:
+def make_request(app: Flask, make_agency: Callable[..., Agency]) -> Callable[..., RecordsRequest]:
     def factory(created_by: User | None = None, **fields: Any) -> RecordsRequest:
         values = RequestValues(
             title=fields.pop("title", "ICE collaboration reports"),

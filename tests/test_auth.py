@@ -153,7 +153,11 @@ def test_changing_the_password_needs_the_current_one(auth, client, make_user):
     response = post_form(
         client,
         "/account/password",
-        {"current": "a wrong guess!", "password": "a brand new phrase", "confirm": "a brand new phrase"},
+        {
+            "current": "a wrong guess!",
+            "password": "a brand new phrase",
+            "confirm": "a brand new phrase",
+        },
     )
     assert "Your current password is not right." in response.get_data(as_text=True)
     db.session.refresh(user)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from wtforms import SelectChoice
+
 
 @dataclass(frozen=True)
 class Law:
@@ -19,5 +21,5 @@ def all_laws() -> dict[str, Law]:
     return {entry["id"]: Law(**entry) for entry in raw["law"]}
 
 
-def law_choices() -> list[tuple[str, str]]:
-    return [(law.id, f"{law.name} ({law.id})") for law in all_laws().values()]
+def law_choices() -> list[SelectChoice]:
+    return [SelectChoice(law.id, f"{law.name} ({law.id})") for law in all_laws().values()]

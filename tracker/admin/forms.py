@@ -1,5 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from tracker.auth.models import Role
@@ -8,7 +16,7 @@ from tracker.auth.models import Role
 def role_field() -> RadioField:
     return RadioField(
         "Role",
-        choices=[(role.value, role.label) for role in Role],
+        choices=[SelectChoice(role.value, role.label) for role in Role],
         validators=[InputRequired(message="Choose a role.")],
         default=Role.ADVOCATE.value,
     )

@@ -1,5 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField, URLField
+from wtforms import (
+    EmailField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import URL, Email, InputRequired, Length, Optional, ValidationError
 
 from tracker.laws import law_choices
@@ -47,7 +55,7 @@ class AgencyForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.law.choices = [("", "Choose a law"), *law_choices()]
+        self.law.choices = [SelectChoice("", "Choose a law"), *law_choices()]
 
     def validate_portal_url(self, field: URLField) -> None:
         if field.data and not field.data.lower().startswith(("https://", "http://")):

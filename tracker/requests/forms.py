@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from tracker.requests.models import RequestStatus
@@ -30,7 +30,7 @@ class RequestForm(FlaskForm):
     )
     status = SelectField(
         "Status",
-        choices=[(status.value, status.label) for status in RequestStatus],
+        choices=[SelectChoice(status.value, status.label) for status in RequestStatus],
         default=RequestStatus.DRAFT.value,
     )
     agency_tracking_number = StringField(

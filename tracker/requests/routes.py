@@ -2,6 +2,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
@@ -22,17 +23,17 @@ from tracker.security import roles_required
 from tracker.text import like_pattern
 
 
-def agency_choices() -> list[tuple[object, str]]:
+def agency_choices() -> list[SelectChoice]:
     agencies = db.session.scalars(db.select(Agency).order_by(Agency.name))
-    return [("", "Choose an agency"), *((a.id, a.display_name) for a in agencies)]
+    return [SelectChoice(str(a.id), a.display_name) for a in agencies]
 
 
-def organization_choices() -> list[tuple[object, str]]:
+def organization_choices() -> list[SelectChoice]:
     organizations = db.session.scalars(db.select(Organization).order_by(Organization.name))
-    return [("", "None"), *((o.id, o.name) for o in organizations)]
+    return [SelectChoice(str(o.id), o.name) for o in organizations]
 
 
-def assignee_choices(current: User | None = None) -> list[tuple[object, str]]:
+def assignee_choices(current: User | None = None) -> list[SelectChoice]:
     people = list(
         db.session.scalars(
             db.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.name)
@@ -40,14 +41,17 @@ def assignee_choices(current: User | None = None) -> list[tuple[object, str]]:
     )
     if current is not None and current not in people:
         people.append(current)
-    return [("", "Nobody yet"), *((u.id, u.name) for u in people)]
+    return [SelectChoice(str(u.id), u.name) for u in people]
 
 
 def build_form(record: RecordsRequest | None) -> RequestForm:
     form = RequestForm(obj=record)
-    form.agency.choices = agency_choices()
-    form.organization.choices = organization_choices()
-    form.assignee.choices = assignee_choices(record.assignee if record else None)
+    form.agency.choices = [SelectChoice("", "Choose an agency"), *agency_choices()]
+    form.organization.choices = [SelectChoice("", "None"), *organization_choices()]
+    form.assignee.choices = [
+        SelectChoice("", "Nobody yet"),
+        *assignee_choices(record.assignee if record else None),
+    ]
     if record is not None and request.method == "GET":
         form.agency.data = record.agency_id
         form.organization.data = record.organization_id
@@ -108,13 +112,13 @@ def list_requests() -> str:
     elif assignee.isdigit():
         statement = statement.where(RecordsRequest.assignee_id == int(assignee))
     page = db.paginate(statement, per_page=25, error_out=False)
-    filters = {"q": text, "agency": agency_id or "", "status": status, "assignee": assignee}
+    filters = {"q": text, "agency": str(agency_id or ""), "status": status, "assignee": assignee}
     return render_template(
         "requests/list.html",
         page=page,
         filters=filters,
-        agencies=agency_choices()[1:],
-        assignees=assignee_choices()[1:],
+        agencies=agency_choices(),
+        assignees=assignee_choices(),
         statuses=list(RequestStatus),
     )
 

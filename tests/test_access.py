@@ -1,0 +1,174 @@
+"""Who may see and change what: one table for every route, method and role.
+
+A route added to the app without an entry here fails the first test, so no
+page is ever added unprotected.
+"""
+
+from typing import Any
+
+import pytest
+from flask import url_for
+
+from tests.conftest import csrf_token
+from tracker.auth.models import Role
+
+PUBLIC = "public"
+GONE = "gone"
+ALL = frozenset(Role)
+EDITORS = frozenset({Role.ADMIN, Role.STAFF, Role.ADVOCATE})
+MANAGERS = frozenset({Role.ADMIN, Role.STAFF})
+ADMINS = frozenset({Role.ADMIN})
+
+ACCESS: dict[tuple[str, str], Any] = {
+    ("index", "GET"): ALL,
+    ("health", "GET"): PUBLIC,
+    ("static", "GET"): PUBLIC,
+    ("auth.login", "GET"): PUBLIC,
+    ("auth.login", "POST"): PUBLIC,
+    ("auth.setup", "GET"): GONE,
+    ("auth.setup", "POST"): GONE,
+    ("auth.logout", "POST"): ALL,
+    ("auth.password", "GET"): ALL,
+    ("auth.password", "POST"): ALL,
+    ("admin.list_users", "GET"): ADMINS,
+    ("admin.new_user", "GET"): ADMINS,
+    ("admin.new_user", "POST"): ADMINS,
+    ("admin.edit_user", "GET"): ADMINS,
+    ("admin.edit_user", "POST"): ADMINS,
+    ("agencies.list_agencies", "GET"): ALL,
+    ("agencies.show_agency", "GET"): ALL,
+    ("agencies.new_agency", "GET"): MANAGERS,
+    ("agencies.new_agency", "POST"): MANAGERS,
+    ("agencies.edit_agency", "GET"): MANAGERS,
+    ("agencies.edit_agency", "POST"): MANAGERS,
+    ("organizations.list_organizations", "GET"): ALL,
+    ("organizations.new_organization", "GET"): EDITORS,
+    ("organizations.new_organization", "POST"): EDITORS,
+    ("organizations.edit_organization", "GET"): EDITORS,
+    ("organizations.edit_organization", "POST"): EDITORS,
+    ("requests.list_requests", "GET"): ALL,
+    ("requests.show_request", "GET"): ALL,
+    ("requests.new_request", "GET"): EDITORS,
+    ("requests.new_request", "POST"): EDITORS,
+    ("requests.edit_request", "GET"): EDITORS,
+    ("requests.edit_request", "POST"): EDITORS,
+    ("requests.add_request_note", "POST"): EDITORS,
+}
+
+
+def test_every_route_and_method_has_an_entry(app):
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - ACCESS.keys() == set(), "add the new routes to ACCESS"
+    assert ACCESS.keys() - routes == set(), "remove routes that no longer exist"
+
+
+@pytest.fixture
+def world(app, make_user, make_agency, make_request):
+    """One of everything a URL can name; the request belongs to an advocate."""
+    users = {role: make_user(role) for role in Role}
+    agency = make_agency()
+    from tracker.extensions import db
+    from tracker.requests.models import Organization
+
+    organization = Organization(name="Coalition for Humane Immigrant Rights")
+    db.session.add(organization)
+    db.session.commit()
+    record = make_request(created_by=users[Role.ADVOCATE], agency=agency)
+    return {
+        "users": users,
+        "args": {
+            "static": {"filename": "style.css"},
+            "admin.edit_user": {"user_id": users[Role.VIEWER].id},
+            "agencies.show_agency": {"agency_id": agency.id},
+            "agencies.edit_agency": {"agency_id": agency.id},
+            "organizations.edit_organization": {"organization_id": organization.id},
+            "requests.show_request": {"reference": record.reference},
+            "requests.edit_request": {"reference": record.reference},
+            "requests.add_request_note": {"reference": record.reference},
+        },
+    }
+
+
+def call(client, app, world, endpoint, method):
+    with app.test_request_context():
+        url = url_for(endpoint, **world["args"].get(endpoint, {}))
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={"csrf_token": csrf_token(client)})
+    response.close()
+    return response
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(ACCESS))
+def test_anonymous_visitors_reach_only_public_pages(app, client, world, endpoint, method):
+    response = call(client, app, world, endpoint, method)
+    expected = ACCESS[(endpoint, method)]
+    if expected == PUBLIC:
+        assert response.status_code in (200, 401)
+    elif expected == GONE:
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda role: role.value)
+@pytest.mark.parametrize(("endpoint", "method"), sorted(ACCESS))
+def test_each_role_may_do_only_what_the_table_allows(
+    app, client, auth, world, role, endpoint, method
+):
+    auth.login(world["users"][role])
+    response = call(client, app, world, endpoint, method)
+    expected = ACCESS[(endpoint, method)]
+    if expected == GONE:
+        assert response.status_code == 404
+    elif expected == PUBLIC or role in expected:
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 302 and endpoint != "auth.logout":
+            assert not response.headers["Location"].startswith("/login")
+    else:
+        assert response.status_code == 403
+
+
+def test_an_advocate_cannot_change_another_advocates_request(
+    app, client, auth, make_user, make_request
+):
+    owner, other = make_user(Role.ADVOCATE), make_user(Role.ADVOCATE)
+    record = make_request(created_by=owner)
+    auth.login(other)
+    assert client.get(f"/requests/{record.reference}").status_code == 200
+    assert client.get(f"/requests/{record.reference}/edit").status_code == 403
+    token = csrf_token(client)
+    response = client.post(
+        f"/requests/{record.reference}/notes", data={"csrf_token": token, "note": "mine now"}
+    )
+    assert response.status_code == 403
+
+
+def test_an_advocate_may_change_a_request_assigned_to_them(client, auth, make_user, make_request):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(assignee=advocate)
+    auth.login(advocate)
+    assert client.get(f"/requests/{record.reference}/edit").status_code == 200
+
+
+def test_a_viewer_is_offered_no_way_to_change_anything(client, auth, make_user, make_request):
+    record = make_request(created_by=make_user(Role.ADVOCATE))
+    auth.login(make_user(Role.VIEWER))
+    pages = [
+        "/requests",
+        f"/requests/{record.reference}",
+        "/agencies",
+        f"/agencies/{record.agency.id}",
+        "/organizations",
+    ]
+    for path in pages:
+        page = client.get(path).get_data(as_text=True)
+        assert "/edit" not in page, path
+        assert "/new" not in page, path
+        assert 'action="/requests/' not in page, path
