@@ -1,0 +1,230 @@
+"""Records requests: reference numbers, the list and its filters, edits on the timeline."""
+
+import threading
+from datetime import date
+
+from sqlalchemy import select
+
+from tests.conftest import post_form
+from tracker.agencies.models import Agency
+from tracker.auth.models import Role
+from tracker.extensions import db
+from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
+from tracker.requests.services import RequestValues, create_request
+
+
+def request_form(agency_id: int, **overrides: str) -> dict[str, str]:
+    return {
+        "title": "ICE collaboration reports to the Police Commission",
+        "agency": str(agency_id),
+        "organization": "",
+        "requester_name": "Ana Ruiz",
+        "records_sought": "All reports from 2023-01-01 to 2025-12-31.\r\n\r\nWith attachments.",
+        "status": "draft",
+        "agency_tracking_number": "",
+        "assignee": "",
+        "sent_on": "",
+        "received_on": "",
+        "closed_on": "",
+        "note": "",
+        **overrides,
+    }
+
+
+def test_an_advocate_creates_a_request_and_finds_it_in_the_list_and_timeline(
+    client, auth, make_user, make_agency
+):
+    lapd = make_agency(name="Los Angeles Police Department", short_name="LAPD")
+    advocate = make_user(Role.ADVOCATE, name="Ana Ruiz")
+    auth.login(advocate)
+    response = post_form(client, "/requests/new", request_form(lapd.id))
+    assert response.status_code == 302
+    record = db.session.scalar(select(RecordsRequest))
+    assert response.headers["Location"] == f"/requests/{record.reference}"
+    assert record.reference.startswith("LA-")
+    assert record.reference.endswith("-0001")
+    assert record.created_by_id == advocate.id
+    assert record.records_sought.endswith("\n\nWith attachments.")
+
+    listing = client.get("/requests").get_data(as_text=True)
+    assert record.reference in listing
+    assert "ICE collaboration reports to the Police Commission" in listing
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Ana Ruiz</strong>" in page
+    assert "created the request" in page
+
+
+def test_reference_numbers_run_in_sequence_within_a_year(app, make_agency):
+    agency = make_agency()
+    references = [
+        create_request(RequestValues(title=f"Request {n}", agency=agency), None).reference
+        for n in range(3)
+    ]
+    year = references[0].split("-")[1]
+    assert references == [f"LA-{year}-0001", f"LA-{year}-0002", f"LA-{year}-0003"]
+
+
+def test_reference_numbers_are_unique_when_many_are_created_at_once(app, make_agency):
+    agency_id = make_agency().id
+    workers, per_worker = 8, 5
+    references: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(workers)
+
+    def work() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                for n in range(per_worker):
+                    values = RequestValues(title=f"t{n}", agency=db.session.get(Agency, agency_id))
+                    record = create_request(values, None)
+                    db.session.commit()
+                    references.append(record.reference)
+                db.session.remove()
+        except BaseException as error:  # reported below, with the thread's own traceback
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    total = workers * per_worker
+    assert len(references) == len(set(references)) == total
+    numbers = sorted(int(reference.rsplit("-", 1)[1]) for reference in references)
+    assert numbers == list(range(1, total + 1))
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == total
+
+
+def test_an_edit_is_recorded_with_who_what_and_why(client, auth, make_user, make_request):
+    staff = make_user(Role.STAFF, name="Sam Staff")
+    record = make_request(created_by=make_user(Role.ADVOCATE))
+    auth.login(staff)
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/edit",
+        request_form(
+            record.agency_id,
+            title=record.title,
+            requester_name="",
+            records_sought="",
+            status="sent",
+            sent_on="2026-11-17",
+            assignee=str(staff.id),
+            agency_tracking_number="P012345-111726",
+            note="Sent by email to the records unit.",
+        ),
+    )
+    assert response.status_code == 302
+    event = db.session.scalars(select(RequestEvent).where(RequestEvent.kind == "updated")).one()
+    assert event.actor_id == staff.id
+    assert event.note == "Sent by email to the records unit."
+    changed = {change["field"]: (change["old"], change["new"]) for change in event.changes}
+    assert changed["Status"] == ("Draft", "Sent")
+    assert changed["Sent on"] == ("", "2026-11-17")
+    assert changed["Assignee"] == ("", "Sam Staff")
+    assert changed["Agency tracking number"] == ("", "P012345-111726")
+    db.session.refresh(record)
+    assert record.status == RequestStatus.SENT
+    assert record.sent_on == date(2026, 11, 17)
+
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert "Sent by email to the records unit." in page
+    assert "P012345-111726" in page
+
+
+def test_saving_without_changes_adds_no_event(client, auth, make_user, make_request):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, requester_name="A", records_sought="B")
+    auth.login(advocate)
+    post_form(
+        client,
+        f"/requests/{record.reference}/edit",
+        request_form(record.agency_id, title=record.title, requester_name="A", records_sought="B"),
+    )
+    assert db.session.scalar(select(db.func.count(RequestEvent.id))) == 1
+
+
+def test_a_note_joins_the_timeline(client, auth, make_user, make_request):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate)
+    auth.login(advocate)
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/notes",
+        {"note": "Called the clerk; they have it."},
+        token_from=f"/requests/{record.reference}",
+    )
+    assert response.status_code == 302
+    note = db.session.scalars(select(RequestEvent).where(RequestEvent.kind == "note")).one()
+    assert note.note == "Called the clerk; they have it."
+    assert note.actor_id == advocate.id
+
+
+def test_impossible_dates_are_refused_and_the_input_kept(client, auth, make_user, make_request):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate)
+    auth.login(advocate)
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/edit",
+        request_form(
+            record.agency_id,
+            title="A new title that must survive",
+            sent_on="2026-11-17",
+            received_on="2026-11-10",
+        ),
+    )
+    page = response.get_data(as_text=True)
+    assert "The agency cannot receive it before it was sent." in page
+    assert 'value="A new title that must survive"' in page
+    db.session.refresh(record)
+    assert record.title != "A new title that must survive"
+    assert record.sent_on is None
+
+
+def test_a_request_needs_a_title_and_an_agency(client, auth, make_user):
+    auth.login(make_user(Role.ADVOCATE))
+    response = post_form(client, "/requests/new", request_form(0, title="", agency=""))
+    page = response.get_data(as_text=True)
+    assert 'id="title-error"' in page
+    assert 'id="agency-error"' in page
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0
+
+
+def test_the_list_filters_by_agency_status_assignee_and_text(
+    client, auth, make_user, make_agency, make_request
+):
+    lapd, ice = make_agency(short_name="LAPD"), make_agency(short_name="ICE")
+    staff = make_user(Role.STAFF)
+    make_request(title="Detainer requests", agency=lapd, assignee=staff)
+    make_request(title="Task force MOUs", agency=ice, status=RequestStatus.SENT)
+    auth.login(staff)
+
+    def titles(query: str) -> set[str]:
+        page = client.get(f"/requests?{query}").get_data(as_text=True)
+        return {t for t in ("Detainer requests", "Task force MOUs") if t in page}
+
+    assert titles("") == {"Detainer requests", "Task force MOUs"}
+    assert titles(f"agency={lapd.id}") == {"Detainer requests"}
+    assert titles("status=sent") == {"Task force MOUs"}
+    assert titles("assignee=me") == {"Detainer requests"}
+    assert titles("assignee=none") == {"Task force MOUs"}
+    assert titles("q=mou") == {"Task force MOUs"}
+    assert titles("q=LA-") == {"Detainer requests", "Task force MOUs"}
+
+
+def test_the_list_pages(client, auth, make_user, make_agency, make_request):
+    agency = make_agency()
+    for n in range(27):
+        make_request(title=f"Request number {n:02d}", agency=agency)
+    auth.login(make_user(Role.VIEWER))
+    assert "Page 1 of 2 (27 in all)" in client.get("/requests").get_data(as_text=True)
+    assert "Request number 00" in client.get("/requests?page=2").get_data(as_text=True)
+
+
+def test_an_unknown_reference_is_a_404(client, auth, make_user):
+    auth.login(make_user(Role.VIEWER))
+    assert client.get("/requests/LA-1999-9999").status_code == 404
