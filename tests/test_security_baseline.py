@@ -1,0 +1,126 @@
+"""Headers on every response, error pages that reveal nothing, settings that keep secrets."""
+
+import os
+import stat
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import base_config
+from tracker import create_app
+from tracker.agencies.models import Agency
+from tracker.auth.models import Role
+from tracker.config import instance_secret_key, normalise_database_url
+from tracker.extensions import db
+from tracker.security import is_safe_redirect
+
+
+def assert_security_headers(response):
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    response.close()
+
+
+@pytest.mark.parametrize("path", ["/login", "/requests", "/no/such/page", "/static/style.css"])
+def test_every_response_carries_the_security_headers(client, auth, make_user, path):
+    assert_security_headers(client.get(path))
+    auth.login(make_user(Role.VIEWER))
+    assert_security_headers(client.get(path))
+
+
+def test_pages_have_no_inline_script(client, auth, make_user, make_request):
+    record = make_request()
+    auth.login(make_user(Role.ADMIN))
+    for path in ("/requests", f"/requests/{record.reference}", "/agencies/new", "/admin/users"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<script" not in page
+        assert " onclick=" not in page
+
+
+def test_a_server_error_reveals_nothing_and_rolls_back(app, client, auth, make_user):
+    @app.get("/explode")
+    def explode():
+        db.session.add(Agency(name="Half-made agency", law="ca-cpra"))
+        db.session.flush()
+        raise RuntimeError("secret detail /srv/path SELECT * FROM users")
+
+    auth.login(make_user(Role.ADMIN))
+    response = client.get("/explode")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in page
+    for leak in ("secret detail", "/srv/path", "SELECT", "Traceback", "RuntimeError"):
+        assert leak not in page
+    assert_security_headers(response)
+    assert db.session.scalar(select(Agency).where(Agency.name == "Half-made agency")) is None
+
+
+def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
+    first = instance_secret_key(tmp_path)
+    assert len(first) == 64
+    assert instance_secret_key(tmp_path) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def app_without_key(tmp_path, database_url):
+    config = base_config(tmp_path, database_url)
+    del config["SECRET_KEY"]
+    return create_app(config)
+
+
+def test_an_environment_secret_key_wins(monkeypatch, tmp_path, database_url):
+    monkeypatch.setenv("TRACKER_SECRET_KEY", "from-the-environment")
+    app = app_without_key(tmp_path, database_url)
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_without_any_key_the_instance_key_is_used(monkeypatch, tmp_path, database_url):
+    monkeypatch.delenv("TRACKER_SECRET_KEY", raising=False)
+    app = app_without_key(tmp_path, database_url)
+    assert app.config["SECRET_KEY"] == (tmp_path / "instance" / "secret_key").read_text().strip()
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.sqlite3", "sqlite:///x.sqlite3"),
+    ],
+)
+def test_database_urls_are_normalised(given, used):
+    assert normalise_database_url(given) == used
+
+
+def test_sqlite_runs_with_wal_a_busy_timeout_and_foreign_keys(app, backend):
+    if backend != "sqlite":
+        pytest.skip("SQLite pragmas apply to the SQLite backend only")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/requests", True),
+        ("/requests?page=2", True),
+        ("//evil.example", False),
+        ("/\\evil.example", False),
+        ("https://evil.example", False),
+        ("requests", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_local_paths_are_safe_redirects(target, safe):
+    assert is_safe_redirect(target) is safe
