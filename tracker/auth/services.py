@@ -3,6 +3,7 @@
 import math
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app, g
 from sqlalchemy import func, select
@@ -130,14 +131,16 @@ def record_login_attempt(email: str, remote_addr: str, user: User | None, succee
     db.session.flush()
 
 
-_UNUSED_HASH = generate_password_hash(secrets.token_hex(16), method="scrypt")
+@cache
+def unused_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def authenticate(email: str, password: str) -> User | None:
     user = find_user(email)
     if user is None:
         # Spend the same time as a real check, so timing does not reveal accounts.
-        check_password_hash(_UNUSED_HASH, password)
+        check_password_hash(unused_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not user.check_password(password) or not user.active:
         return None
