@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql bench postgres-binaries clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

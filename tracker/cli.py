@@ -90,9 +90,12 @@ def serve(host: str, port: int, workers: int) -> None:
                 "threads": 4,
                 "accesslog": "-",
                 "timeout": 120,
+                # No control socket in the home folder: `tracker serve` is stopped by signal.
+                "control_socket_disable": True,
             }
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
 
         def load(self) -> Flask:
             return create_app()
