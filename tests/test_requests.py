@@ -214,6 +214,11 @@ def test_the_list_filters_by_agency_status_assignee_and_text(
     assert titles("assignee=none") == {"Task force MOUs"}
     assert titles("q=mou") == {"Task force MOUs"}
     assert titles("q=LA-") == {"Detainer requests", "Task force MOUs"}
+    # The form shows the filters in force.
+    page = client.get(f"/requests?status=sent&agency={lapd.id}&q=mou").get_data(as_text=True)
+    assert '<option value="sent" selected>' in page
+    assert f'<option value="{lapd.id}" selected>' in page
+    assert 'value="mou"' in page
 
 
 def test_the_list_pages(client, auth, make_user, make_agency, make_request):

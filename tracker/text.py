@@ -1,7 +1,17 @@
 """Small helpers for user-typed text."""
 
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+
 
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def contains_text(text: str, *columns: Any) -> ColumnElement[bool]:
+    """True where any of the columns contains ``text``, ignoring case."""
+    pattern = like_pattern(text)
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))

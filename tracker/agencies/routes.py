@@ -1,5 +1,4 @@
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import or_
 from werkzeug.wrappers import Response
 
 from tracker.agencies import bp
@@ -10,7 +9,7 @@ from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.laws import all_laws
 from tracker.security import roles_required
-from tracker.text import like_pattern
+from tracker.text import contains_text
 
 
 @bp.get("")
@@ -19,20 +18,20 @@ def list_agencies() -> str:
     law = request.args.get("law", "")
     statement = db.select(Agency).order_by(Agency.name)
     if query:
-        pattern = like_pattern(query)
         statement = statement.where(
-            or_(
-                Agency.name.ilike(pattern, escape="\\"),
-                Agency.short_name.ilike(pattern, escape="\\"),
-                Agency.jurisdiction.ilike(pattern, escape="\\"),
-                Agency.records_office.ilike(pattern, escape="\\"),
+            contains_text(
+                query, Agency.name, Agency.short_name, Agency.jurisdiction, Agency.records_office
             )
         )
     if law in all_laws():
         statement = statement.where(Agency.law == law)
     page = db.paginate(statement, per_page=25, error_out=False)
     return render_template(
-        "agencies/list.html", page=page, query=query, law=law, laws=all_laws().values()
+        "agencies/list.html",
+        page=page,
+        query=query,
+        law=law,
+        law_options=[(item.id, item.name) for item in all_laws().values()],
     )
 
 

@@ -1,6 +1,5 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -20,7 +19,7 @@ from tracker.requests.services import (
     update_request,
 )
 from tracker.security import roles_required
-from tracker.text import like_pattern
+from tracker.text import contains_text
 
 
 def agency_choices() -> list[SelectChoice]:
@@ -89,13 +88,13 @@ def list_requests() -> str:
     statement = db.select(RecordsRequest).order_by(RecordsRequest.created_at.desc())
     text = args.get("q", "").strip()
     if text:
-        pattern = like_pattern(text)
         statement = statement.where(
-            or_(
-                RecordsRequest.reference.ilike(pattern, escape="\\"),
-                RecordsRequest.title.ilike(pattern, escape="\\"),
-                RecordsRequest.records_sought.ilike(pattern, escape="\\"),
-                RecordsRequest.agency_tracking_number.ilike(pattern, escape="\\"),
+            contains_text(
+                text,
+                RecordsRequest.reference,
+                RecordsRequest.title,
+                RecordsRequest.records_sought,
+                RecordsRequest.agency_tracking_number,
             )
         )
     agency_id = args.get("agency", type=int)
@@ -117,9 +116,15 @@ def list_requests() -> str:
         "requests/list.html",
         page=page,
         filters=filters,
-        agencies=agency_choices(),
-        assignees=assignee_choices(),
-        statuses=list(RequestStatus),
+        options={
+            "agency": [(c.value, c.label) for c in agency_choices()],
+            "status": [(s.value, s.label) for s in RequestStatus],
+            "assignee": [
+                ("me", "Me"),
+                ("none", "Nobody"),
+                *((c.value, c.label) for c in assignee_choices()),
+            ],
+        },
     )
 
 
