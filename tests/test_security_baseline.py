@@ -100,9 +100,8 @@ def test_database_urls_are_normalised(given, used):
     assert normalise_database_url(given) == used
 
 
-def test_sqlite_runs_with_wal_a_busy_timeout_and_foreign_keys(app, backend):
-    if backend != "sqlite":
-        pytest.skip("SQLite pragmas apply to the SQLite backend only")
+@pytest.mark.sqlite_only
+def test_sqlite_runs_with_wal_a_busy_timeout_and_foreign_keys(app):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000

@@ -16,9 +16,7 @@ TRACKER = str(Path(sys.executable).with_name("tracker"))
 
 
 @pytest.fixture
-def instance_env(tmp_path, backend):
-    if backend != "sqlite":
-        pytest.skip("`make run` serves the embedded SQLite database")
+def instance_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env["TRACKER_INSTANCE_PATH"] = str(tmp_path / "instance")
     return env
@@ -41,6 +39,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@pytest.mark.sqlite_only  # `make run` serves the embedded SQLite database
 def test_make_run_steps_serve_the_tracker_and_keep_its_data(instance_env, tmp_path):
     assert tracker(instance_env, "db", "upgrade").returncode == 0
     seeded = tracker(instance_env, "seed")

@@ -1,5 +1,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -8,7 +9,7 @@ from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.requests import bp
 from tracker.requests.forms import NoteForm, RequestForm
-from tracker.requests.models import Organization, RecordsRequest, RequestStatus
+from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import (
     RequestError,
     RequestValues,
@@ -85,7 +86,11 @@ def values_from(form: RequestForm) -> RequestValues:
 @bp.get("")
 def list_requests() -> str:
     args = request.args
-    statement = db.select(RecordsRequest).order_by(RecordsRequest.created_at.desc())
+    statement = (
+        db.select(RecordsRequest)
+        .options(joinedload(RecordsRequest.agency), joinedload(RecordsRequest.assignee))
+        .order_by(RecordsRequest.created_at.desc(), RecordsRequest.id.desc())
+    )
     text = args.get("q", "").strip()
     if text:
         statement = statement.where(
@@ -151,7 +156,9 @@ def new_request() -> Response | str:
 
 
 def get_request_or_404(reference: str) -> RecordsRequest:
-    record = find_by_reference(reference)
+    record = find_by_reference(
+        reference, selectinload(RecordsRequest.events).joinedload(RequestEvent.actor)
+    )
     if record is None:
         abort(404)
     return record

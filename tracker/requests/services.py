@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.interfaces import ORMOption
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
@@ -167,5 +168,7 @@ def add_note(request: RecordsRequest, note: str, actor: User | None) -> RequestE
     return event
 
 
-def find_by_reference(reference: str) -> RecordsRequest | None:
-    return db.session.scalar(select(RecordsRequest).where(RecordsRequest.reference == reference))
+def find_by_reference(reference: str, *options: ORMOption) -> RecordsRequest | None:
+    return db.session.scalar(
+        select(RecordsRequest).where(RecordsRequest.reference == reference).options(*options)
+    )
