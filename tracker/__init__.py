@@ -37,7 +37,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from tracker import admin, agencies, auth, errors, organizations, requests, security, views
+    from tracker import (
+        admin,
+        agencies,
+        auth,
+        errors,
+        letters,
+        models,  # noqa: F401  (every model, for Alembic)
+        organizations,
+        requests,
+        security,
+        views,
+    )
 
     auth.init_app(app)
     security.init_security(app)
@@ -47,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(agencies.bp)
     app.register_blueprint(organizations.bp)
     app.register_blueprint(requests.bp)
+    app.register_blueprint(letters.bp)
 
     @app.get("/")
     def index() -> Response:

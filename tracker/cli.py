@@ -11,12 +11,14 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tracker.auth.models import Role, User
 from tracker.extensions import db
+from tracker.letters.cli import letters
 
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users)
     app.cli.add_command(serve)
+    app.cli.add_command(letters)
 
 
 @click.command()

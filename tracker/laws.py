@@ -13,6 +13,7 @@ class Law:
     id: str
     name: str
     citation: str
+    salutation: str = "To whom it may concern:"
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import LoginAttempt, Role, User
+from tracker.letters.models import Letter, RequesterProfile, RequestGroup
 from tracker.requests.models import (
     Organization,
     RecordsRequest,
@@ -12,6 +13,9 @@ from tracker.requests.models import (
 
 __all__ = [
     "Agency",
+    "Letter",
+    "RequestGroup",
+    "RequesterProfile",
     "LoginAttempt",
     "Organization",
     "RecordsRequest",

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,9 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import User, enum_column
 from tracker.extensions import Model
 from tracker.sqltypes import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from tracker.letters.models import Letter, RequestGroup
 
 
 class RequestStatus(StrEnum):
@@ -116,6 +119,7 @@ class RecordsRequest(Model):
     )
     agency_tracking_number: Mapped[str] = mapped_column(String(100), default="")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("request_groups.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -130,6 +134,16 @@ class RecordsRequest(Model):
     events: Mapped[list["RequestEvent"]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
     )
+    letters: Mapped[list["Letter"]] = relationship(order_by="Letter.id")
+    group: Mapped["RequestGroup | None"] = relationship()
+
+    @property
+    def initial_letter(self) -> "Letter | None":
+        return next((letter for letter in self.letters if letter.kind == "initial"), None)
+
+    @property
+    def current_letter(self) -> "Letter | None":
+        return self.letters[-1] if self.letters else None
 
     def __repr__(self) -> str:
         return f"<RecordsRequest {self.reference}>"

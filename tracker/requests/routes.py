@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -167,11 +169,26 @@ def get_request_or_404(reference: str) -> RecordsRequest:
 @bp.get("/<reference>")
 def show_request(reference: str) -> str:
     record = get_request_or_404(reference)
+    return render_request_page(record, NoteForm())
+
+
+def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
+    from tracker.letters.services import library
+
+    siblings: Sequence[RecordsRequest] = []
+    if record.group_id is not None:
+        siblings = db.session.scalars(
+            db.select(RecordsRequest)
+            .where(RecordsRequest.group_id == record.group_id, RecordsRequest.id != record.id)
+            .order_by(RecordsRequest.reference)
+        ).all()
     return render_template(
         "requests/show.html",
         record=record,
         editable=can_edit(current_user, record),
-        note_form=NoteForm(),
+        note_form=note_form,
+        siblings=siblings,
+        letter_titles={slug: t.title for slug, t in library().templates.items()},
     )
 
 

@@ -1,0 +1,262 @@
+"""Drafting a letter: the form, the preview, one request per agency, finalize, send, print."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from tests.conftest import post_form
+from tests.letters_support import pdf_pages, pdf_text, simple_letter, squash
+from tracker.auth.models import Role
+from tracker.extensions import db
+from tracker.letters.models import Letter, LetterState, RequesterProfile
+from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
+
+
+def draft_data(agency_ids, **overrides):
+    return {
+        "title": "Detainer records",
+        "agencies": [str(i) for i in agency_ids],
+        "organization": "",
+        "f_topic": "ICE detainers",
+        "f_date_from": "2024-01-01",
+        "f_details": "First paragraph.\r\n\r\nSecond paragraph.",
+        "f_fee_cap": "25",
+        "requester_name": "Ana Ruiz",
+        "signature": "Ana Ruiz, Policy Director",
+        "requester_address": "100 Main Street\r\nLos Angeles, CA 90012",
+        "requester_email": "ana@example.org",
+        "requester_phone": "(213) 555-0100",
+        **overrides,
+    }
+
+
+def test_one_draft_to_two_agencies_makes_two_linked_requests(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    lapd = make_agency(name="Los Angeles Police Department", short_name="LAPD",
+                       mailing_address="100 W. 1st St.\nLos Angeles, CA 90012")  # fmt: skip
+    board = make_agency(name="Board of Police Commissioners", short_name="BOPC")
+    advocate = make_user(Role.ADVOCATE)
+    auth.login(advocate)
+    data = draft_data([lapd.id, board.id], save="Save draft")
+    response = post_form(client, "/letters/test-simple/draft", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+    requests = db.session.scalars(select(RecordsRequest).order_by(RecordsRequest.id)).all()
+    assert [r.agency_id for r in requests] == [lapd.id, board.id]
+    assert len({r.reference for r in requests}) == 2
+    assert requests[0].group_id is not None and requests[0].group_id == requests[1].group_id
+    assert requests[0].records_sought == "Records about ICE detainers from January 1, 2024."
+    for record in requests:
+        letter = record.initial_letter
+        assert letter.state == LetterState.DRAFT
+        assert letter.template_slug == "test-simple" and letter.template_version == 1
+        assert letter.field_values["fee_cap"] == "25.00"
+        assert letter.created_by_id == advocate.id
+
+    page = client.get(f"/requests/{requests[0].reference}").get_data(as_text=True)
+    assert requests[1].reference in page
+    assert "Print all 2 letters as one PDF" in page
+
+
+def test_preview_shows_the_letter_and_saves_nothing(app, client, auth, make_user, make_agency):
+    simple_letter(app)
+    agency = make_agency(name="Los Angeles Police Department", mailing_address="100 W. 1st St.")
+    auth.login(make_user(Role.ADVOCATE))
+    response = post_form(
+        client, "/letters/test-simple/draft", draft_data([agency.id], preview="Preview")
+    )
+    page = response.get_data(as_text=True)
+    assert 'class="letter-sheet"' in page
+    assert "Re: Records about ICE detainers" in page
+    assert "<p>First paragraph.</p><p>Second paragraph.</p>" in page
+    assert "$25.00" in page
+    assert "100 W. 1st St." in page
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0
+
+
+def test_missing_fields_are_shown_beside_each_and_the_input_kept(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency()
+    auth.login(make_user(Role.ADVOCATE))
+    response = post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([], f_topic="", f_date_from="not a date", save="Save draft"),
+    )
+    page = response.get_data(as_text=True)
+    assert 'id="f_topic-error"' in page
+    assert 'id="f_date_from-error"' in page
+    assert 'id="agencies-error"' in page
+    assert "First paragraph." in page
+    assert 'value="Ana Ruiz, Policy Director"' in page
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0
+    assert agency.id
+
+
+def test_the_requester_is_remembered_per_person_and_organization(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency()
+    organization = Organization(name="Coalition", mailing_address="1 Coalition Way")
+    db.session.add(organization)
+    db.session.commit()
+    user = make_user(Role.ADVOCATE)
+    auth.login(user)
+    post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([agency.id], organization=str(organization.id), signature="Ana, Director",
+                   save="Save draft"),
+    )  # fmt: skip
+    profile = db.session.scalars(select(RequesterProfile)).one()
+    assert (profile.organization_key, profile.signature) == (organization.id, "Ana, Director")
+    page = client.get(f"/letters/test-simple/draft?organization={organization.id}")
+    assert 'value="Ana, Director"' in page.get_data(as_text=True)
+
+
+def test_finalize_freezes_the_letter_and_marking_it_sent_updates_the_request(
+    app, client, auth, make_user, make_agency
+):
+    path = simple_letter(app)
+    agency = make_agency(name="Los Angeles Police Department", mailing_address="100 W. 1st St.")
+    user = make_user(Role.ADVOCATE)
+    auth.login(user)
+    post_form(client, "/letters/test-simple/draft", draft_data([agency.id], save="Save draft"))
+    record = db.session.scalars(select(RecordsRequest)).one()
+    letter = record.initial_letter
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+
+    response = post_form(client, f"{base}/finalize", {}, token_from=base)
+    assert response.status_code == 302
+    db.session.refresh(letter)
+    assert letter.state == LetterState.FINAL
+    assert letter.letter_date is not None
+    assert "Records about ICE detainers" in letter.document_html
+    before = pdf_text(client.get(f"{base}/letter.pdf").data)
+
+    # The template changes, even its version; the finalized letter does not.
+    simple_letter(app, version=2, wording="NEW WORDING")
+    after = pdf_text(client.get(f"{base}/letter.pdf").data)
+    assert after == before
+    assert "NEW WORDING" not in after
+    path.unlink()
+    assert client.get(f"{base}/letter.pdf").status_code == 200
+
+    assert client.get(f"{base}/edit").status_code == 302
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-11-17", "channel": "email"}, token_from=base
+    )
+    assert response.status_code == 302
+    db.session.refresh(record)
+    db.session.refresh(letter)
+    assert letter.state == LetterState.SENT and letter.sent_via.value == "email"
+    assert record.status == RequestStatus.SENT
+    assert record.sent_on == date(2026, 11, 17)
+    notes = [e.note for e in db.session.scalars(select(RequestEvent).order_by(RequestEvent.id))]
+    assert any("Finalized the letter" in n for n in notes)
+    assert any("Sent the letter by email on 2026-11-17" in n for n in notes)
+
+
+def test_a_draft_follows_its_edits_until_finalized(app, client, auth, make_user, make_agency):
+    simple_letter(app)
+    agency = make_agency()
+    user = make_user(Role.ADVOCATE)
+    auth.login(user)
+    post_form(client, "/letters/test-simple/draft", draft_data([agency.id], save="Save draft"))
+    record = db.session.scalars(select(RecordsRequest)).one()
+    letter = record.initial_letter
+    edit = f"/requests/{record.reference}/letters/{letter.id}/edit"
+    data = draft_data([], f_topic="U-visa certifications", save="Save draft")
+    data.pop("agencies"), data.pop("title"), data.pop("organization")
+    assert post_form(client, edit, data).status_code == 302
+    db.session.refresh(record)
+    assert record.records_sought.startswith("Records about U-visa certifications")
+    text = squash(
+        pdf_text(client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf").data)
+    )
+    assert "U-visa certifications" in text
+
+
+def test_a_combined_pdf_has_the_pages_of_all_its_letters(app, client, auth, make_user, make_agency):
+    simple_letter(app)
+    agencies = [make_agency() for _ in range(3)]
+    auth.login(make_user(Role.ADVOCATE))
+    long_details = "\r\n\r\n".join(f"Paragraph {n} " + "of detail " * 60 for n in range(12))
+    post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([a.id for a in agencies], f_details=long_details, save="Save draft"),
+    )
+    records = db.session.scalars(select(RecordsRequest).order_by(RecordsRequest.id)).all()
+    singles = [
+        pdf_pages(
+            client.get(f"/requests/{r.reference}/letters/{r.initial_letter.id}/letter.pdf").data
+        )
+        for r in records
+    ]
+    assert all(n >= 2 for n in singles)
+    response = client.get("/letters/print?" + "&".join(f"ref={r.reference}" for r in records))
+    assert response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    combined = response.data
+    assert pdf_pages(combined) == sum(singles)
+    text = pdf_text(combined)
+    for record in records:
+        assert f"Reference {record.reference} · Page 1 of {singles[0]}" in text
+    group = client.get(f"/letters/print?group={records[0].group_id}").data
+    assert pdf_pages(group) == sum(singles)
+
+
+def test_printing_nothing_explains_why(client, auth, make_user, make_request):
+    record = make_request()
+    auth.login(make_user(Role.VIEWER))
+    response = client.get(f"/letters/print?ref={record.reference}", follow_redirects=True)
+    assert "None of the chosen requests has a letter" in response.get_data(as_text=True)
+
+
+def test_a_follow_up_letter_starts_from_the_request(app, client, auth, make_user, make_request):
+    follow_up = """+++
+slug = "test-follow-up"
+version = 1
+title = "Test follow-up"
+summary = "Follow up."
+kind = "follow_up"
+laws = ["ca-cpra"]
+subject = "Follow-up on {{ request.reference }}"
+
+[[fields]]
+name = "original_date"
+label = "Original date"
+type = "date"
+required = true
+example = "2026-11-02"
+prefill = "request.sent_on"
++++
+<p>We wrote on {{ original_date|date }} about {{ request.title }}.</p>
+"""
+    from tests.letters_support import write_letter
+
+    write_letter(app, follow_up, "test-follow-up")
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, sent_on=date(2026, 11, 2))
+    auth.login(advocate)
+    chooser = client.get(f"/requests/{record.reference}/letters/new").get_data(as_text=True)
+    assert "Test follow-up" in chooser
+    form = client.get(f"/requests/{record.reference}/letters/new?template=test-follow-up")
+    assert 'value="2026-11-02"' in form.get_data(as_text=True)
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/letters/new?template=test-follow-up",
+        {"f_original_date": "2026-11-02", "requester_name": "Ana", "save": "Save draft"},
+    )
+    assert response.status_code == 302
+    letter = db.session.scalars(select(Letter)).one()
+    assert letter.kind == "follow_up"
+    pdf = client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf")
+    assert f"Follow-up on {record.reference}" in squash(pdf_text(pdf.data))
+    assert "We wrote on November 2, 2026" in squash(pdf_text(pdf.data))

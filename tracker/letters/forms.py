@@ -1,0 +1,158 @@
+"""Forms built from a template's fields, plus who the letter is from."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    Field,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from tracker.letters.document import Sender
+from tracker.letters.library import FieldSpec, LetterTemplate
+from tracker.letters.models import Channel
+
+PREFIX = "f_"
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a list of checkboxes: usable without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SenderFields(FlaskForm):
+    requester_name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    requester_address = TextAreaField(
+        "Mailing address",
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 3},
+        description="Printed on the letterhead.",
+    )
+    requester_email = EmailField(
+        "Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)]
+    )
+    requester_phone = StringField("Phone", validators=[Optional(), Length(max=60)])
+    signature = StringField(
+        "Signature line",
+        validators=[Optional(), Length(max=300)],
+        description="As it should read under the signature, e.g. Ana Ruiz, Policy Director.",
+    )
+
+    def sender(self, organization_name: str) -> Sender:
+        return Sender(
+            name=self.requester_name.data.strip(),
+            organization=organization_name,
+            address=(self.requester_address.data or "").replace("\r\n", "\n").strip(),
+            email=(self.requester_email.data or "").strip(),
+            phone=(self.requester_phone.data or "").strip(),
+            signature=(self.signature.data or "").strip(),
+        )
+
+    def fill_sender(self, sender: Sender) -> None:
+        self.requester_name.data = sender.name
+        self.requester_address.data = sender.address
+        self.requester_email.data = sender.email
+        self.requester_phone.data = sender.phone
+        self.signature.data = sender.signature
+
+
+class NewRequestsForm(SenderFields):
+    title = StringField("Title", validators=[InputRequired(), Length(max=300)])
+    agencies = CheckboxListField(
+        "Agencies",
+        coerce=int,
+        validators=[InputRequired(message="Choose at least one agency.")],
+        description="One request per agency, each with its own reference number.",
+    )
+    organization = SelectField("Requesting organization", validators=[Optional()])
+    preview = SubmitField("Preview")
+    save = SubmitField("Save draft")
+
+
+class LetterDraftForm(SenderFields):
+    preview = SubmitField("Preview")
+    save = SubmitField("Save draft")
+
+
+class FinalizeForm(FlaskForm):
+    submit = SubmitField("Finalize the letter")
+
+
+class MarkSentForm(FlaskForm):
+    sent_on = DateField("Sent on", validators=[InputRequired()])
+    channel = SelectField(
+        "How it was sent",
+        choices=[SelectChoice(c.value, c.label) for c in Channel],
+        validators=[InputRequired()],
+    )
+    submit = SubmitField("Mark sent")
+
+
+def template_field(spec: FieldSpec) -> Any:
+    """The WTForms field for one template field."""
+    checks: list[Any] = [InputRequired() if spec.required else Optional()]
+    options: dict[str, Any] = {"description": spec.help}
+    if spec.example not in (None, "") and spec.type in ("text", "textarea"):
+        options["render_kw"] = {"placeholder": f"e.g. {spec.example}"}
+    if spec.type == "text":
+        return StringField(spec.label, [*checks, Length(max=2000)], **options)
+    if spec.type == "textarea":
+        options.setdefault("render_kw", {})["rows"] = 5
+        return TextAreaField(spec.label, [*checks, Length(max=20000)], **options)
+    if spec.type == "date":
+        return DateField(spec.label, checks, **options)
+    if spec.type == "number":
+        return IntegerField(spec.label, [*checks, NumberRange(min=0, max=10**9)], **options)
+    if spec.type == "money":
+        return DecimalField(
+            spec.label, [*checks, NumberRange(min=0, max=10**7)], places=2, **options
+        )
+    if spec.type == "choice":
+        choices = [SelectChoice("", "Choose…"), *(SelectChoice(c, c) for c in spec.choices)]
+        return SelectField(spec.label, checks, choices=choices, **options)
+    return BooleanField(spec.label, [Optional()], **options)
+
+
+def form_class(base: type[FlaskForm], template: LetterTemplate) -> type[FlaskForm]:
+    """The base form with one field per template field, named f_<name>."""
+    attributes = {PREFIX + spec.name: template_field(spec) for spec in template.fields}
+    return type(f"{base.__name__}_{template.slug.replace('-', '_')}", (base,), attributes)
+
+
+def template_fields(form: FlaskForm, template: LetterTemplate) -> list[Field]:
+    return [form[PREFIX + spec.name] for spec in template.fields]
+
+
+def values_from(form: FlaskForm, template: LetterTemplate) -> dict[str, Any]:
+    values = {}
+    for spec in template.fields:
+        value = form[PREFIX + spec.name].data
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").strip() or None
+        values[spec.name] = value
+    return values
+
+
+def fill_values(form: FlaskForm, template: LetterTemplate, values: dict[str, Any]) -> None:
+    for spec in template.fields:
+        value = values.get(spec.name)
+        if isinstance(value, Decimal | date | bool | int) or value is None:
+            form[PREFIX + spec.name].data = value
+        else:
+            form[PREFIX + spec.name].data = str(value)

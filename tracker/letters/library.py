@@ -1,0 +1,403 @@
+"""The letter library: templates loaded from ``letters/`` folders, checked, rendered safely.
+
+A template is a ``*.letter`` file: TOML metadata between ``+++`` lines, then a
+Jinja body. Bodies render in Jinja's immutable sandbox with autoescaping, so a
+value typed into a form is always data: never markup, never template code.
+"""
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+
+from tracker.laws import all_laws
+
+KINDS = {
+    "initial": "Initial requests",
+    "follow_up": "Follow-ups on overdue requests",
+    "extension_response": "Responses to extension notices",
+    "demand": "Pre-litigation demand letters",
+    "appeal": "Administrative appeals",
+}
+FIELD_TYPES = {"text", "textarea", "date", "number", "money", "choice", "checkbox"}
+PREFILLS = {
+    "request.sent_on",
+    "request.received_on",
+    "request.due_on",
+    "request.agency_tracking_number",
+    "request.reference",
+    "request.title",
+    "request.records_sought",
+}
+RESERVED = {"agency", "requester", "request", "records", "letter_date"}
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+class LetterError(ValueError):
+    """A template that cannot be used, or values that do not fit it."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    help: str = ""
+    default: Any = None
+    example: Any = None
+    choices: tuple[str, ...] = ()
+    prefill: str = ""
+
+    def parse(self, raw: Any) -> Any:
+        """A stored or typed value as the body sees it; None when empty."""
+        if raw is None or raw == "":
+            return False if self.type == "checkbox" else None
+        try:
+            if self.type == "date":
+                return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+            if self.type == "number":
+                return int(raw)
+            if self.type == "money":
+                amount = Decimal(str(raw).replace("$", "").replace(",", "").strip())
+                if not amount.is_finite() or amount < 0:
+                    raise ValueError(raw)
+                return amount.quantize(Decimal("0.01"))
+            if self.type == "checkbox":
+                return raw is True or str(raw).lower() in ("true", "1", "yes", "y", "on")
+        except (ValueError, InvalidOperation) as error:
+            raise LetterError(f"{self.label}: {raw!r} is not a valid {self.type}") from error
+        value = str(raw)
+        if self.type == "choice" and value not in self.choices:
+            raise LetterError(f"{self.label}: choose one of {', '.join(self.choices)}")
+        return value
+
+    def store(self, value: Any) -> Any:
+        """A typed value as JSON keeps it."""
+        if value is None:
+            return None
+        if isinstance(value, date | Decimal):
+            return str(value) if isinstance(value, Decimal) else value.isoformat()
+        return value
+
+
+@dataclass(frozen=True)
+class LetterTemplate:
+    slug: str
+    version: int
+    title: str
+    summary: str
+    kind: str
+    laws: tuple[str, ...]
+    subject: str
+    records: str
+    body: str
+    fields: tuple[FieldSpec, ...]
+    suggested_agencies: tuple[str, ...] = ()
+    statutes: tuple[str, ...] = ()
+    salutation: str = ""
+    content_hash: str = ""
+    source: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise LetterError(f"{self.slug} has no field {name!r}")
+
+    def example_values(self) -> dict[str, Any]:
+        return {
+            spec.name: spec.parse(spec.example if spec.example is not None else spec.default)
+            for spec in self.fields
+        }
+
+    def typed_values(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(raw) - {spec.name for spec in self.fields}
+        if unknown:
+            raise LetterError(f"{self.slug} has no field {', '.join(sorted(unknown))}")
+        values = {spec.name: spec.parse(raw.get(spec.name)) for spec in self.fields}
+        missing = [s.label for s in self.fields if s.required and values[s.name] in (None, "")]
+        if missing:
+            raise LetterError(f"Required: {', '.join(missing)}")
+        return values
+
+
+@dataclass(frozen=True)
+class BrokenTemplate:
+    name: str
+    source: str
+    error: str
+
+
+@dataclass
+class Library:
+    templates: dict[str, LetterTemplate] = field(default_factory=dict)
+    broken: list[BrokenTemplate] = field(default_factory=list)
+
+    def get(self, slug: str) -> LetterTemplate:
+        try:
+            return self.templates[slug]
+        except KeyError:
+            raise LetterError(f"No letter template {slug!r}.") from None
+
+    def by_kind(self, kind: str) -> list[LetterTemplate]:
+        return sorted((t for t in self.templates.values() if t.kind == kind), key=lambda t: t.title)
+
+
+# Rendering -------------------------------------------------------------------
+
+
+def format_date(value: date | None) -> str:
+    return f"{value:%B} {value.day}, {value.year}" if value else ""
+
+
+def format_money(value: Decimal | int | float | None) -> str:
+    return f"${Decimal(str(value)):,.2f}" if value is not None else ""
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Blank-line-separated blocks become paragraphs; single line breaks stay breaks."""
+    if not text:
+        return Markup("")
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", str(text).replace("\r\n", "\n"))]
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in b.split("\n")))
+        for b in blocks
+        if b
+    )
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    env.filters.update(date=format_date, money=format_money, paragraphs=paragraphs)
+    return env
+
+
+SANDBOX = make_environment()
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    subject: str
+    records: str
+    body_html: str
+
+
+def render(
+    template: LetterTemplate, values: Mapping[str, Any], context: Mapping[str, Any]
+) -> RenderedLetter:
+    """Render a template's subject, records description and body in the sandbox."""
+    scope = {**context, **values}
+    try:
+        records = SANDBOX.from_string(template.records).render(scope).strip()
+        scope["records"] = Markup(records)  # noqa: S704  (escaped by the sandbox)
+        subject = SANDBOX.from_string(template.subject).render(scope).strip()
+        body = SANDBOX.from_string(template.body).render(scope).strip()
+    except TemplateError as error:
+        raise LetterError(f"{template.slug}: {type(error).__name__}: {error}") from error
+    return RenderedLetter(
+        subject=Markup(subject).unescape(),  # noqa: S704
+        records=Markup(records).unescape(),  # noqa: S704
+        body_html=body,
+    )
+
+
+# Loading ---------------------------------------------------------------------
+
+
+def parse_template(text: str, name: str, source: str) -> LetterTemplate:
+    if not text.startswith("+++\n"):
+        raise LetterError("the file must start with a line +++ and its metadata")
+    try:
+        _, meta_text, body = text.split("+++\n", 2)
+    except ValueError:
+        raise LetterError("the metadata must end with a line +++") from None
+    try:
+        meta = tomllib.loads(meta_text)
+    except tomllib.TOMLDecodeError as error:
+        raise LetterError(f"metadata: {error}") from None
+
+    def need(key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in meta:
+            raise LetterError(f"metadata: {key} is missing")
+        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+            raise LetterError(f"metadata: {key} has the wrong type")
+        return meta[key]
+
+    slug = need("slug", str)
+    if slug != name or not SLUG_RE.match(slug):
+        raise LetterError(f"metadata: slug {slug!r} must match the file name {name!r}")
+    kind = need("kind", str)
+    if kind not in KINDS:
+        raise LetterError(f"metadata: kind {kind!r} is not one of {', '.join(KINDS)}")
+    laws = tuple(need("laws", list))
+    unknown_laws = [law for law in laws if law not in all_laws()]
+    if not laws or unknown_laws:
+        raise LetterError(f"metadata: unknown or missing laws {unknown_laws}")
+    fields = tuple(parse_field(raw) for raw in meta.get("fields", []))
+    names = [spec.name for spec in fields]
+    if len(set(names)) != len(names):
+        raise LetterError("fields: a name is used twice")
+    known = {
+        "slug", "version", "title", "summary", "kind", "laws", "subject", "records",
+        "fields", "suggested_agencies", "statutes", "salutation",
+    }  # fmt: skip
+    extra = set(meta) - known
+    if extra:
+        raise LetterError(f"metadata: unknown keys {', '.join(sorted(extra))}")
+    template = LetterTemplate(
+        slug=slug,
+        version=need("version", int),
+        title=need("title", str),
+        summary=need("summary", str),
+        kind=kind,
+        laws=laws,
+        subject=need("subject", str),
+        records=str(meta.get("records", "")),
+        body=body,
+        fields=fields,
+        suggested_agencies=tuple(meta.get("suggested_agencies", [])),
+        statutes=tuple(str(s) for s in meta.get("statutes", [])),
+        salutation=str(meta.get("salutation", "")),
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+        source=source,
+    )
+    # Compile everything, then render once with the examples: a template that
+    # cannot render is reported now, not when an advocate opens it.
+    render(template, template.example_values(), sample_context())
+    return template
+
+
+def parse_field(raw: Any) -> FieldSpec:
+    if not isinstance(raw, dict):
+        raise LetterError("fields: each field is a table")
+    name = str(raw.get("name", ""))
+    if not NAME_RE.match(name) or name in RESERVED:
+        raise LetterError(f"fields: {name!r} is not a usable field name")
+    kind = raw.get("type")
+    if kind not in FIELD_TYPES:
+        raise LetterError(f"fields: {name} has unknown type {kind!r}")
+    extra = set(raw) - {"name", "label", "type", "required", "help", "default", "example",
+                        "choices", "prefill"}  # fmt: skip
+    if extra:
+        raise LetterError(f"fields: {name} has unknown keys {', '.join(sorted(extra))}")
+    choices = tuple(str(c) for c in raw.get("choices", []))
+    if kind == "choice" and not choices:
+        raise LetterError(f"fields: {name} is a choice without choices")
+    prefill = str(raw.get("prefill", ""))
+    if prefill and prefill not in PREFILLS:
+        raise LetterError(f"fields: {name} prefills from unknown {prefill!r}")
+    spec = FieldSpec(
+        name=name,
+        label=str(raw.get("label") or name.replace("_", " ").capitalize()),
+        type=kind,
+        required=bool(raw.get("required", False)),
+        help=str(raw.get("help", "")),
+        default=raw.get("default"),
+        example=raw.get("example"),
+        choices=choices,
+        prefill=prefill,
+    )
+    if spec.required and spec.example is None and spec.type != "checkbox":
+        raise LetterError(f"fields: {name} is required and needs an example")
+    spec.parse(spec.example)
+    spec.parse(spec.default)
+    return spec
+
+
+@dataclass(frozen=True)
+class Party:
+    """What a template sees of an agency, a requester or a request: plain values."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def sample_context() -> dict[str, Any]:
+    return {
+        "agency": Party(
+            {
+                "name": "Los Angeles Police Department",
+                "short_name": "LAPD",
+                "records_office": "Discovery Section",
+                "jurisdiction": "City of Los Angeles",
+                "law": "ca-cpra",
+            }
+        ),
+        "requester": Party(
+            {
+                "name": "Ana Ruiz",
+                "organization": "Example Coalition",
+                "address": "100 Main Street\nLos Angeles, CA 90012",
+                "email": "ana@example.org",
+                "phone": "(213) 555-0100",
+                "signature": "Ana Ruiz, Policy Director",
+            }
+        ),
+        "request": Party(
+            {
+                "reference": "LA-2026-0001",
+                "title": "Example request",
+                "sent_on": date(2026, 11, 2),
+                "received_on": date(2026, 11, 2),
+                "due_on": date(2026, 11, 12),
+                "agency_tracking_number": "P000001-110226",
+                "records_sought": "Example records.",
+            }
+        ),
+        "letter_date": date(2026, 11, 28),
+    }
+
+
+_cache: dict[tuple[Any, ...], Library] = {}
+
+
+def letter_files(folders: Iterable[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    return [
+        (label, path)
+        for label, folder in folders
+        if folder.is_dir()
+        for path in sorted(folder.glob("*.letter"))
+    ]
+
+
+def load_library(folders: Iterable[tuple[str, Path]]) -> Library:
+    """Every template in the labelled folders; the first folder wins a slug.
+
+    Cached until a file is added, removed or changed.
+    """
+    files = letter_files(folders)
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for _, p in files)
+    if key in _cache:
+        return _cache[key]
+    library = Library()
+    for label, path in files:
+        if path.stem in library.templates:
+            continue
+        try:
+            text = path.read_text("utf-8")
+            library.templates[path.stem] = parse_template(text, path.stem, label)
+        except (LetterError, UnicodeDecodeError, OSError) as error:
+            library.broken.append(BrokenTemplate(path.name, label, str(error)))
+    _cache.clear()
+    _cache[key] = library
+    return library

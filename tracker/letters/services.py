@@ -1,0 +1,395 @@
+"""Drafting, finalizing and sending letters. Operations flush; callers commit."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from tracker import PROJECT_ROOT
+from tracker.agencies.models import Agency
+from tracker.auth.models import User
+from tracker.extensions import db
+from tracker.laws import all_laws
+from tracker.letters.document import LetterParts, Recipient, Sender, document_html
+from tracker.letters.library import (
+    LetterError,
+    LetterTemplate,
+    Library,
+    Party,
+    RenderedLetter,
+    load_library,
+    render,
+)
+from tracker.letters.models import Channel, Letter, LetterState, RequesterProfile, RequestGroup
+from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
+from tracker.requests.services import (
+    LOCAL_ZONE,
+    RequestValues,
+    create_request,
+    update_request,
+)
+from tracker.sqltypes import utcnow
+
+
+def letter_folders() -> list[tuple[str, Path]]:
+    """Local templates first, so an admin's file overrides a shipped one of the same slug."""
+    return [
+        ("local", Path(current_app.instance_path) / "letters"),
+        ("shipped", PROJECT_ROOT / "letters"),
+    ]
+
+
+def library() -> Library:
+    return load_library(letter_folders())
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_ZONE).date()
+
+
+# Who a letter is from --------------------------------------------------------
+
+
+def remembered_sender(user: User, organization: Organization | None) -> Sender:
+    """The details this person last signed with for this organization, or a start."""
+    key = organization.id if organization else 0
+    profile = db.session.scalar(
+        select(RequesterProfile).where(
+            RequesterProfile.user_id == user.id, RequesterProfile.organization_key == key
+        )
+    )
+    if profile is not None:
+        return Sender(
+            name=profile.name,
+            organization=organization.name if organization else "",
+            address=profile.address,
+            email=profile.email,
+            phone=profile.phone,
+            signature=profile.signature,
+        )
+    return Sender(
+        name=user.name,
+        organization=organization.name if organization else "",
+        address=organization.mailing_address if organization else "",
+        email=organization.email if organization and organization.email else user.email,
+        phone=organization.phone if organization else "",
+        signature=organization.signer_list[0] if organization and organization.signer_list else "",
+    )
+
+
+def remember_sender(user: User, organization: Organization | None, sender: Sender) -> None:
+    key = organization.id if organization else 0
+    profile = db.session.scalar(
+        select(RequesterProfile).where(
+            RequesterProfile.user_id == user.id, RequesterProfile.organization_key == key
+        )
+    )
+    if profile is None:
+        profile = RequesterProfile(user_id=user.id, organization_key=key)
+        db.session.add(profile)
+    profile.name = sender.name
+    profile.address = sender.address
+    profile.email = sender.email
+    profile.phone = sender.phone
+    profile.signature = sender.signature
+
+
+# Rendering -------------------------------------------------------------------
+
+
+def agency_party(agency: Agency) -> Party:
+    return Party(
+        {
+            "name": agency.name,
+            "short_name": agency.short_name,
+            "records_office": agency.records_office,
+            "jurisdiction": agency.jurisdiction,
+            "law": agency.law,
+        }
+    )
+
+
+def request_party(request: RecordsRequest | None) -> Party:
+    values: dict[str, Any] = {
+        "reference": "",
+        "title": "",
+        "sent_on": None,
+        "received_on": None,
+        "due_on": None,
+        "agency_tracking_number": "",
+        "records_sought": "",
+    }
+    if request is not None:
+        values.update(
+            reference=request.reference,
+            title=request.title,
+            sent_on=request.sent_on,
+            received_on=request.received_on,
+            agency_tracking_number=request.agency_tracking_number,
+            records_sought=request.records_sought,
+        )
+    return Party(values)
+
+
+def template_context(
+    agency: Agency, sender: Sender, request: RecordsRequest | None, letter_date: date
+) -> dict[str, Any]:
+    return {
+        "agency": agency_party(agency),
+        "requester": Party(sender.as_dict()),
+        "request": request_party(request),
+        "letter_date": letter_date,
+    }
+
+
+def salutation(template: LetterTemplate, agency: Agency) -> str:
+    if template.salutation:
+        return template.salutation
+    law = all_laws().get(agency.law) or all_laws().get(template.laws[0])
+    return law.salutation if law else "To whom it may concern:"
+
+
+def recipient(agency: Agency) -> Recipient:
+    return Recipient(
+        name=agency.name,
+        records_office=agency.records_office,
+        address=agency.mailing_address,
+        email=agency.email,
+        portal_url=agency.portal_url,
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    rendered: RenderedLetter
+    html: str
+
+
+def compose(
+    template: LetterTemplate,
+    values: Mapping[str, Any],
+    agency: Agency,
+    sender: Sender,
+    request: RecordsRequest | None,
+    letter_date: date,
+    reference: str,
+) -> Preview:
+    """The letter exactly as it prints, from a template and typed values."""
+    rendered = render(template, values, template_context(agency, sender, request, letter_date))
+    parts = LetterParts(
+        reference=reference,
+        subject=rendered.subject,
+        salutation=salutation(template, agency),
+        body_html=rendered.body_html,
+        sender=sender,
+        recipient=recipient(agency),
+        letter_date=letter_date,
+        agency_tracking_number=request.agency_tracking_number if request else "",
+    )
+    return Preview(rendered=rendered, html=document_html(parts))
+
+
+def letter_document(letter: Letter, request: RecordsRequest) -> str:
+    """The printable document: frozen once finalized, rendered live while a draft."""
+    if not letter.is_draft:
+        return letter.document_html
+    template = library().get(letter.template_slug)
+    values = template.typed_values(letter.field_values)
+    preview = compose(
+        template,
+        values,
+        request.agency,
+        Sender(**letter.sender),
+        request,
+        local_today(),
+        request.reference,
+    )
+    return preview.html
+
+
+# Drafting --------------------------------------------------------------------
+
+
+def stored_values(template: LetterTemplate, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {spec.name: spec.store(values.get(spec.name)) for spec in template.fields}
+
+
+def add_event(request: RecordsRequest, actor: User | None, kind: str, note: str) -> None:
+    request.events.append(RequestEvent(actor=actor, kind=kind, note=note))
+
+
+def draft_requests(
+    template: LetterTemplate,
+    values: Mapping[str, Any],
+    agencies: Sequence[Agency],
+    sender: Sender,
+    organization: Organization | None,
+    title: str,
+    actor: User,
+) -> list[RecordsRequest]:
+    """One request per agency, each with its own reference and draft letter, grouped."""
+    if template.kind != "initial":
+        raise LetterError("Only an initial request letter starts new requests.")
+    if not agencies:
+        raise LetterError("Choose at least one agency.")
+    typed = template.typed_values(values)
+    group = None
+    if len(agencies) > 1:
+        group = RequestGroup(title=title, created_by_id=actor.id)
+        db.session.add(group)
+    created = []
+    for agency in agencies:
+        rendered = render(template, typed, template_context(agency, sender, None, local_today()))
+        request = create_request(
+            RequestValues(
+                title=title,
+                agency=agency,
+                organization=organization,
+                requester_name=sender.name,
+                records_sought=rendered.records,
+            ),
+            actor,
+        )
+        request.group = group
+        request.letters.append(new_letter(template, typed, sender, actor))
+        add_event(request, actor, "letter", f"Drafted the letter from “{template.title}”.")
+        created.append(request)
+    remember_sender(actor, organization, sender)
+    db.session.flush()
+    return created
+
+
+def new_letter(
+    template: LetterTemplate, typed: Mapping[str, Any], sender: Sender, actor: User
+) -> Letter:
+    return Letter(
+        kind=template.kind,
+        template_slug=template.slug,
+        template_version=template.version,
+        template_hash=template.content_hash,
+        field_values=stored_values(template, typed),
+        sender=sender.as_dict(),
+        created_by_id=actor.id,
+    )
+
+
+def draft_letter(
+    request: RecordsRequest,
+    template: LetterTemplate,
+    values: Mapping[str, Any],
+    sender: Sender,
+    actor: User,
+) -> Letter:
+    """A further letter on an existing request: a follow-up, a response, a demand, an appeal."""
+    typed = template.typed_values(values)
+    letter = new_letter(template, typed, sender, actor)
+    request.letters.append(letter)
+    add_event(request, actor, "letter", f"Drafted a letter from “{template.title}”.")
+    remember_sender(actor, request.organization, sender)
+    db.session.flush()
+    return letter
+
+
+def update_draft(
+    letter: Letter,
+    request: RecordsRequest,
+    values: Mapping[str, Any],
+    sender: Sender,
+    actor: User,
+) -> None:
+    if not letter.is_draft:
+        raise LetterError("This letter is final; it can no longer be edited.")
+    template = library().get(letter.template_slug)
+    typed = template.typed_values(values)
+    stored = stored_values(template, typed)
+    if stored == letter.field_values and sender.as_dict() == letter.sender:
+        return
+    letter.field_values = stored
+    letter.sender = sender.as_dict()
+    letter.template_version = template.version
+    letter.template_hash = template.content_hash
+    if letter.kind == "initial":
+        rendered = render(
+            template, typed, template_context(request.agency, sender, request, local_today())
+        )
+        request.records_sought = rendered.records
+    add_event(request, actor, "letter", "Edited the draft letter.")
+    remember_sender(actor, request.organization, sender)
+    db.session.flush()
+
+
+def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) -> None:
+    """Freeze the letter as it prints today; it is then ready to send."""
+    if not letter.is_draft:
+        raise LetterError("This letter is already final.")
+    template = library().get(letter.template_slug)
+    preview = compose(
+        template,
+        template.typed_values(letter.field_values),
+        request.agency,
+        Sender(**letter.sender),
+        request,
+        today,
+        request.reference,
+    )
+    letter.document_html = preview.html
+    letter.subject = preview.rendered.subject
+    letter.letter_date = today
+    letter.template_version = template.version
+    letter.template_hash = template.content_hash
+    letter.state = LetterState.FINAL
+    letter.finalized_at = utcnow()
+    letter.finalized_by_id = actor.id
+    add_event(
+        request,
+        actor,
+        "letter",
+        f"Finalized the letter (template {template.slug}, version {template.version}); "
+        "it is ready to send.",
+    )
+    db.session.flush()
+
+
+def mark_sent(
+    letter: Letter, request: RecordsRequest, sent_on: date, channel: Channel, actor: User
+) -> None:
+    if letter.state != LetterState.FINAL:
+        raise LetterError("Finalize the letter before marking it sent.")
+    letter.state = LetterState.SENT
+    letter.sent_on = sent_on
+    letter.sent_via = channel
+    note = f"Sent the letter by {channel.label.lower()} on {sent_on.isoformat()}."
+    if letter.kind == "initial":
+        values = RequestValues(
+            title=request.title,
+            agency=request.agency,
+            organization=request.organization,
+            requester_name=request.requester_name,
+            records_sought=request.records_sought,
+            status=RequestStatus.SENT if request.status == RequestStatus.DRAFT else request.status,
+            agency_tracking_number=request.agency_tracking_number,
+            assignee=request.assignee,
+            sent_on=sent_on,
+            received_on=request.received_on,
+            closed_on=request.closed_on,
+        )
+        update_request(request, values, actor, note)
+    else:
+        add_event(request, actor, "letter", note)
+    db.session.flush()
+
+
+def prefilled_values(template: LetterTemplate, request: RecordsRequest | None) -> dict[str, Any]:
+    """Starting values for a letter's form: defaults, then what the request already knows."""
+    source = request_party(request)
+    values = {}
+    for spec in template.fields:
+        value = spec.parse(spec.default)
+        if spec.prefill and request is not None:
+            value = getattr(source, spec.prefill.removeprefix("request.")) or value
+        values[spec.name] = value
+    return values
