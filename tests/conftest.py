@@ -12,12 +12,15 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from tests.letters_support import simple_letter
 from tests.postgres import PostgresCluster, PostgresUnavailable
 from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.extensions import db
-from tracker.requests.models import RecordsRequest
+from tracker.letters.document import Sender
+from tracker.letters.services import draft_letter, library
+from tracker.requests.models import Organization, RecordsRequest
 from tracker.requests.services import RequestValues, create_request
 
 PASSWORD = "correct horse battery staple"
@@ -257,3 +260,44 @@ def auth(client: FlaskClient) -> Auth:
 @pytest.fixture
 def admin(make_user: Callable[..., User]) -> User:
     return make_user(Role.ADMIN, email="admin@example.org", name="Ada Admin")
+
+
+@pytest.fixture
+def world(app, make_user, make_agency, make_request):
+    """One of everything a URL can name; the request belongs to an advocate."""
+    users = {role: make_user(role) for role in Role}
+    agency = make_agency()
+
+    organization = Organization(name="Coalition for Humane Immigrant Rights")
+    db.session.add(organization)
+    db.session.commit()
+    record = make_request(created_by=users[Role.ADVOCATE], agency=agency)
+    simple_letter(app)
+    template = library().get("test-simple")
+    letter = draft_letter(
+        record, template, template.example_values(), Sender(name="Ana"), users[Role.ADVOCATE]
+    )
+    db.session.commit()
+    on_letter = {"reference": record.reference, "letter_id": letter.id}
+    return {
+        "users": users,
+        "args": {
+            "static": {"filename": "style.css"},
+            "admin.edit_user": {"user_id": users[Role.VIEWER].id},
+            "agencies.show_agency": {"agency_id": agency.id},
+            "agencies.edit_agency": {"agency_id": agency.id},
+            "organizations.edit_organization": {"organization_id": organization.id},
+            "requests.show_request": {"reference": record.reference},
+            "requests.edit_request": {"reference": record.reference},
+            "requests.add_request_note": {"reference": record.reference},
+            "letters.show_template": {"slug": "test-simple"},
+            "letters.new_requests": {"slug": "test-simple"},
+            "letters.new_letter": {"reference": record.reference},
+            "letters.edit_letter": on_letter,
+            "letters.show_letter": on_letter,
+            "letters.finalize_letter": on_letter,
+            "letters.mark_letter_sent": on_letter,
+            "letters.letter_pdf": on_letter,
+            "letters.print_letters": {"ref": record.reference},
+        },
+    }

@@ -233,3 +233,18 @@ def test_the_list_pages(client, auth, make_user, make_agency, make_request):
 def test_an_unknown_reference_is_a_404(client, auth, make_user):
     auth.login(make_user(Role.VIEWER))
     assert client.get("/requests/LA-1999-9999").status_code == 404
+
+
+def test_an_empty_note_is_refused_with_a_message(client, auth, make_user, make_request):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate)
+    auth.login(advocate)
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/notes",
+        {"note": "   "},
+        token_from=f"/requests/{record.reference}",
+    )
+    assert response.status_code == 200
+    assert 'id="note-error"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count(RequestEvent.id))) == 1

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.requests.models import RequestStatus
 
@@ -53,8 +53,15 @@ class RequestForm(FlaskForm):
             raise ValidationError("Choose the agency the request goes to.")
 
 
+def strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class NoteForm(FlaskForm):
     note = TextAreaField(
-        "Add a note", validators=[InputRequired(), Length(max=5000)], render_kw={"rows": 3}
+        "Add a note",
+        validators=[DataRequired(message="Write the note first."), Length(max=5000)],
+        filters=[strip],
+        render_kw={"rows": 3},
     )
     submit = SubmitField("Add note")

@@ -224,4 +224,4 @@ def add_request_note(reference: str) -> Response | str:
         db.session.commit()
         flash("Note added.", "success")
         return redirect(url_for("requests.show_request", reference=reference, _anchor="timeline"))
-    return render_template("requests/show.html", record=record, editable=True, note_form=form)
+    return render_request_page(record, form)
