@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test-postgresql: $(VENV)/.installed-test postgres-binaries
 	$(call PYTEST,postgresql)
 
 test: lint typecheck test-sqlite test-postgresql
+
+# Benchmarks print their figures; they are not tests.
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/letters.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
