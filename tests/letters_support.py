@@ -77,3 +77,9 @@ def pdf_pages(data: bytes) -> int:
 def squash(text: str) -> str:
     """Text with all runs of white space made one space: PDF lines break anywhere."""
     return " ".join(text.split())
+
+
+def unspaced(text: str) -> str:
+    """Text with no white space at all, for finding phrases a line break may split
+    anywhere, even inside "552(a)(6)(A)(i)" or after a hyphen."""
+    return "".join(text.replace("\u00a0", " ").split())

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2 import meta as jinja_meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -207,7 +208,8 @@ def render(
         scope["records"] = Markup(records)  # noqa: S704  (escaped by the sandbox)
         subject = SANDBOX.from_string(template.subject).render(scope).strip()
         body = SANDBOX.from_string(template.body).render(scope).strip()
-    except TemplateError as error:
+    except Exception as error:
+        # A template is someone's file: whatever it does wrong is reported, not raised.
         raise LetterError(f"{template.slug}: {type(error).__name__}: {error}") from error
     return RenderedLetter(
         subject=Markup(subject).unescape(),  # noqa: S704
@@ -276,6 +278,16 @@ def parse_template(text: str, name: str, source: str) -> LetterTemplate:
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         source=source,
     )
+    if kind == "initial":
+        # The description stored on the request must be the one the agency reads.
+        if not template.records.strip():
+            raise LetterError("metadata: an initial letter needs records, the description")
+        try:
+            used = jinja_meta.find_undeclared_variables(SANDBOX.parse(body))
+        except TemplateError as error:
+            raise LetterError(f"body: {error}") from None
+        if "records" not in used:
+            raise LetterError("body: an initial letter must print {{ records }}")
     # Compile everything, then render once with the examples: a template that
     # cannot render is reported now, not when an advocate opens it.
     render(template, template.example_values(), sample_context())
