@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import nh3
 from jinja2 import StrictUndefined, TemplateError
 from jinja2 import meta as jinja_meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -39,6 +40,9 @@ PREFILLS = {
     "request.title",
     "request.records_sought",
 }
+# What a letter body may contain; anything else is removed before it is shown or
+# printed, so no template can script a page or make the printer fetch a URL.
+BODY_TAGS = {"p", "br", "ol", "ul", "li", "strong", "em", "b", "i", "u", "blockquote"}
 RESERVED = {"agency", "requester", "request", "records", "letter_date"}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -208,6 +212,7 @@ def render(
         scope["records"] = Markup(records)  # noqa: S704  (escaped by the sandbox)
         subject = SANDBOX.from_string(template.subject).render(scope).strip()
         body = SANDBOX.from_string(template.body).render(scope).strip()
+        body = nh3.clean(body, tags=BODY_TAGS, attributes={}, link_rel=None)
     except Exception as error:
         # A template is someone's file: whatever it does wrong is reported, not raised.
         raise LetterError(f"{template.slug}: {type(error).__name__}: {error}") from error
