@@ -188,14 +188,24 @@ def new_requests(slug: str) -> BaseResponse | str:
         except LetterError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
+    return draft_page(form, template, preview, None, None)
+
+
+def draft_page(
+    form: LetterDraftForm,
+    template: LetterTemplate,
+    preview: Preview | None,
+    record: RecordsRequest | None,
+    letter: Letter | None,
+) -> str:
     return render_template(
         "letters/draft.html",
         form=form,
         template=template,
         fields=template_fields(form, template),
         preview=sheet(preview.html) if preview else None,
-        record=None,
-        letter=None,
+        record=record,
+        letter=letter,
     )
 
 
@@ -278,15 +288,7 @@ def draft_form(
         except LetterError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
-    return render_template(
-        "letters/draft.html",
-        form=form,
-        template=template,
-        fields=template_fields(form, template),
-        preview=sheet(preview.html) if preview else None,
-        record=record,
-        letter=letter,
-    )
+    return draft_page(form, template, preview, record, letter)
 
 
 @bp.get("/requests/<reference>/letters/<int:letter_id>")
