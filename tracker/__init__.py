@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         agencies,
         auth,
+        deadlines,
         errors,
         letters,
         models,  # noqa: F401  (every model, for Alembic)
@@ -59,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(organizations.bp)
     app.register_blueprint(requests.bp)
     app.register_blueprint(letters.bp)
+    app.register_blueprint(deadlines.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -7,13 +7,32 @@ from importlib.resources import files
 
 from wtforms import SelectChoice
 
+DAY_KINDS = ("calendar", "working")
+
 
 @dataclass(frozen=True)
 class Law:
     id: str
     name: str
     citation: str
-    salutation: str = "To whom it may concern:"
+    salutation: str
+    calendar: str
+    response_days: int
+    day_kind: str
+    response_citation: str
+    counting_citation: str
+    roll_citation: str
+    closure_citation: str
+    extension_days: int
+    extension_kind: str
+    extension_citation: str
+    extension_conditions: str
+    appeal_days: int
+    appeal_note: str
+
+    def __post_init__(self) -> None:
+        if self.day_kind not in DAY_KINDS or self.extension_kind not in DAY_KINDS:
+            raise ValueError(f"{self.id}: day kinds are {', '.join(DAY_KINDS)}")
 
 
 @cache

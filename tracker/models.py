@@ -2,6 +2,7 @@
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import LoginAttempt, Role, User
+from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
 from tracker.requests.models import (
     Organization,
@@ -13,6 +14,8 @@ from tracker.requests.models import (
 
 __all__ = [
     "Agency",
+    "AgencyCalendarDay",
+    "ReminderLog",
     "Letter",
     "RequestGroup",
     "RequesterProfile",

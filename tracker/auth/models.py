@@ -62,6 +62,8 @@ class User(UserMixin, Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The secret in this person's calendar feed address; None when revoked.
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

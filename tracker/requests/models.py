@@ -126,6 +126,18 @@ class RecordsRequest(Model):
     sent_on: Mapped[date | None] = mapped_column(Date)
     received_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    # The agency's answer: its determination, and the date it promised the records.
+    determination_on: Mapped[date | None] = mapped_column(Date)
+    records_promised_on: Mapped[date | None] = mapped_column(Date)
+    # An extension as the agency gave it; the engine decides what it is worth.
+    extension_notice_on: Mapped[date | None] = mapped_column(Date)
+    extension_claimed_on: Mapped[date | None] = mapped_column(Date)
+    extension_written: Mapped[bool] = mapped_column(default=True)
+    # Derived by the deadline engine whenever the request or its calendar changes;
+    # stored so lists can sort and filter by it.
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # Lowercase tags between commas (",ice,u-visa,") so one LIKE finds a tag.
+    tags: Mapped[str] = mapped_column(String(500), default="")
 
     agency: Mapped[Agency] = relationship()
     organization: Mapped[Organization | None] = relationship()
@@ -147,6 +159,10 @@ class RecordsRequest(Model):
 
     def __repr__(self) -> str:
         return f"<RecordsRequest {self.reference}>"
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in self.tags.split(",") if tag]
 
 
 class RequestEvent(Model):

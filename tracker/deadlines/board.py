@@ -1,0 +1,136 @@
+"""The "Due & overdue" board: which requests are in which section, as SQL, and why, in words.
+
+Sections are chosen in the database from the stored, engine-derived ``due_on``
+(indexed), so a page costs the same with a hundred requests or a hundred
+thousand; the reasons are worked out only for the rows on the page.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from tracker.deadlines.engine import Deadlines, Standing
+from tracker.deadlines.services import calendar_for, deadlines_for, standing_for
+from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
+
+DUE_SOON_DAYS = 7
+RECENT_DAYS = 14
+PAUSED = (RequestStatus.DRAFT, RequestStatus.WAITING_ON_US, *CLOSED_STATUSES)
+
+SECTIONS = {
+    "overdue": "Overdue",
+    "due_soon": f"Due in the next {DUE_SOON_DAYS} days",
+    "past_promised": "Past the promised date",
+    "waiting": "Waiting on us",
+    "answered": "Recently answered",
+}
+
+
+def section_condition(section: str, today: date) -> ColumnElement[bool]:
+    r = RecordsRequest
+    if section == "overdue":
+        return and_(r.status.not_in(PAUSED), r.determination_on.is_(None), r.due_on < today)
+    if section == "due_soon":
+        return and_(
+            r.status.not_in(PAUSED),
+            r.determination_on.is_(None),
+            r.due_on >= today,
+            r.due_on <= today + timedelta(days=DUE_SOON_DAYS),
+        )
+    if section == "past_promised":
+        return and_(
+            r.status.not_in([*PAUSED, RequestStatus.FULFILLED]),
+            r.records_promised_on < today,
+        )
+    if section == "waiting":
+        return r.status == RequestStatus.WAITING_ON_US
+    if section == "answered":
+        return and_(
+            r.determination_on.is_not(None),
+            r.determination_on >= today - timedelta(days=RECENT_DAYS),
+        )
+    raise ValueError(f"unknown section {section!r}")
+
+
+SORTS: dict[str, Any] = {
+    "due": (RecordsRequest.due_on.asc(), RecordsRequest.id.asc()),
+    "-due": (RecordsRequest.due_on.desc(), RecordsRequest.id.desc()),
+    "reference": (RecordsRequest.reference.asc(),),
+    "-reference": (RecordsRequest.reference.desc(),),
+    "promised": (RecordsRequest.records_promised_on.asc(), RecordsRequest.id.asc()),
+    "answered": (RecordsRequest.determination_on.desc(), RecordsRequest.id.desc()),
+}
+DEFAULT_SORT = {
+    "overdue": "due",
+    "due_soon": "due",
+    "past_promised": "promised",
+    "waiting": "due",
+    "answered": "answered",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    agency_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    organization_id: int | None = None
+    status: RequestStatus | None = None
+    tag: str = ""
+
+
+def section_query(section: str, today: date, filters: Filters, sort: str = "") -> Select[Any]:
+    r = RecordsRequest
+    statement = select(r).where(section_condition(section, today))
+    if filters.agency_id:
+        statement = statement.where(r.agency_id == filters.agency_id)
+    if filters.unassigned:
+        statement = statement.where(r.assignee_id.is_(None))
+    elif filters.assignee_id:
+        statement = statement.where(r.assignee_id == filters.assignee_id)
+    if filters.organization_id:
+        statement = statement.where(r.organization_id == filters.organization_id)
+    if filters.status:
+        statement = statement.where(r.status == filters.status)
+    if filters.tag:
+        statement = statement.where(r.tags.contains(f",{filters.tag.strip().lower()},"))
+    order = SORTS.get(sort) or SORTS[DEFAULT_SORT[section]]
+    return statement.order_by(*order).options(
+        joinedload(r.agency), joinedload(r.assignee), selectinload(r.letters)
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    request: RecordsRequest
+    deadlines: Deadlines
+    standing: Standing
+
+    @property
+    def reason(self) -> str:
+        if self.standing.reasons:
+            return " ".join(self.standing.reasons)
+        if self.standing.days_left is not None:
+            days = self.standing.days_left
+            due = self.deadlines.due_on
+            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+            return f"Determination due {when} ({due:%b} {due.day})." if due else ""
+        answered = self.request.determination_on
+        if answered:
+            return f"Determination made {answered:%b} {answered.day}."
+        return ""
+
+
+def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) -> list[Row]:
+    calendars: dict[int, Any] = {}
+    rows = []
+    for request in requests:
+        if request.agency_id not in calendars:
+            calendars[request.agency_id] = calendar_for(session, request.agency)
+        deadlines = deadlines_for(session, request, calendars[request.agency_id])
+        rows.append(Row(request, deadlines, standing_for(request, deadlines, today)))
+    return rows
