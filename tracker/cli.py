@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tracker.auth.models import Role, User
+from tracker.deadlines import cli as deadline_commands
 from tracker.extensions import db
 from tracker.letters.cli import letters
 
@@ -19,6 +20,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(serve)
     app.cli.add_command(letters)
+    deadline_commands.register(app)
 
 
 @click.command()

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("deadlines", __name__)
 
-from tracker.deadlines import routes, services  # noqa: E402,F401
+from tracker.deadlines import feed, routes, services  # noqa: E402,F401
