@@ -3,6 +3,7 @@ import itertools
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.postgres import PostgresCluster, PostgresUnavailable
 from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
+from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.extensions import db
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
@@ -279,6 +281,11 @@ def world(app, make_user, make_agency, make_request):
     )
     db.session.commit()
     on_letter = {"reference": record.reference, "letter_id": letter.id}
+    closure = AgencyCalendarDay(
+        agency_id=agency.id, day=date(2026, 11, 30), kind=DayKind.CLOSED, note="Furlough"
+    )
+    db.session.add(closure)
+    db.session.commit()
     return {
         "users": users,
         "args": {
@@ -299,5 +306,11 @@ def world(app, make_user, make_agency, make_request):
             "letters.mark_letter_sent": on_letter,
             "letters.letter_pdf": on_letter,
             "letters.print_letters": {"ref": record.reference},
+            "deadlines.agency_calendar": {"agency_id": agency.id},
+            "deadlines.add_calendar_day": {"agency_id": agency.id},
+            "deadlines.remove_calendar_day": {"agency_id": agency.id, "day_id": closure.id},
+            "deadlines.log_extension": {"reference": record.reference},
+            "deadlines.draft_follow_up": {"reference": record.reference},
+            "deadlines.feed": {"token": "no-such-token"},
         },
     }

@@ -13,6 +13,7 @@ from tracker.auth.models import Role, User
 from tracker.deadlines import cli as deadline_commands
 from tracker.extensions import db
 from tracker.letters.cli import letters
+from tracker.requests.cli import requests_cli
 
 
 def register_commands(app: Flask) -> None:
@@ -20,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(serve)
     app.cli.add_command(letters)
+    app.cli.add_command(requests_cli)
     deadline_commands.register(app)
 
 

@@ -14,7 +14,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # Endpoints anyone may reach without signing in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.setup", "static", "health"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.setup", "static", "health", "deadlines.calculator", "deadlines.feed"}
+)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -18,36 +18,47 @@ from holidays.observed_holiday_base import (
 )
 
 
+def next_new_year_on_saturday(calendar: ObservedHolidayBase) -> None:
+    """When next January 1 is a Saturday, this December 31 is kept as the holiday."""
+    if date(calendar._year + 1, 1, 1).weekday() == SATURDAY:
+        calendar._add_holiday_dec_31("New Year's Day (observed)")
+
+
+SATURDAY = 5
+
+
 class CaliforniaJudicialHolidays(ObservedHolidayBase):
     """Judicial holidays: Gov. Code § 6700 as applied by Code Civ. Proc. § 135.
 
-    Admission Day (Sep 9) is excluded by § 135. A holiday on a Sunday is kept
-    on the Monday after (Gov. Code § 6701); when November 11 falls on a
-    Saturday, the Friday before is the holiday (Code Civ. Proc. § 135).
-    Days the Governor appoints are entered as agency closures.
+    Admission Day (Sep 9) is excluded by § 135. A fixed-date holiday on a Sunday
+    is kept on the Monday after, and one on a Saturday on the Friday before
+    (Code Civ. Proc. § 135; Cal. Rules of Court, rule 1.11). Native American Day
+    is a judicial holiday from 2022 (Stats. 2021, ch. 283) and Juneteenth from
+    2023 (Stats. 2022, AB 1655). Days the Governor appoints are entered as
+    agency closures.
     """
 
     observed_label = "%s (observed)"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("observed_rule", SUN_TO_NEXT_MON)
+        kwargs.setdefault("observed_rule", SAT_TO_PREV_FRI + SUN_TO_NEXT_MON)
         super().__init__(*args, **kwargs)
 
     def _populate_public_holidays(self) -> None:
         self._add_observed(self._add_holiday_jan_1("New Year's Day"))
+        next_new_year_on_saturday(self)
         self._add_holiday_3rd_mon_of_jan("Martin Luther King Jr. Day")
         self._add_observed(self._add_holiday_feb_12("Lincoln Day"))
         self._add_holiday_3rd_mon_of_feb("Washington's Birthday")
         self._add_observed(self._add_holiday_mar_31("Cesar Chavez Day"))
         self._add_holiday_last_mon_of_may("Memorial Day")
-        if self._year >= 2022:
+        if self._year >= 2023:
             self._add_observed(self._add_holiday_jun_19("Juneteenth"))
         self._add_observed(self._add_holiday_jul_4("Independence Day"))
         self._add_holiday_1st_mon_of_sep("Labor Day")
-        self._add_holiday_4th_fri_of_sep("Native American Day")
-        self._add_observed(
-            self._add_holiday_nov_11("Veterans Day"), rule=SAT_TO_PREV_FRI + SUN_TO_NEXT_MON
-        )
+        if self._year >= 2022:
+            self._add_holiday_4th_fri_of_sep("Native American Day")
+        self._add_observed(self._add_holiday_nov_11("Veterans Day"))
         self._add_holiday_4th_thu_of_nov("Thanksgiving Day")
         self._add_holiday_1_day_past_4th_thu_of_nov("Day after Thanksgiving")
         self._add_observed(self._add_holiday_dec_25("Christmas Day"))
@@ -65,6 +76,7 @@ class FederalLegalHolidays(ObservedHolidayBase):
 
     def _populate_public_holidays(self) -> None:
         self._add_observed(self._add_holiday_jan_1("New Year's Day"))
+        next_new_year_on_saturday(self)
         self._add_holiday_3rd_mon_of_jan("Birthday of Martin Luther King, Jr.")
         self._add_holiday_3rd_mon_of_feb("Washington's Birthday")
         self._add_holiday_last_mon_of_may("Memorial Day")
@@ -100,8 +112,14 @@ BASE_CALENDARS: dict[str, tuple[str, Callable[[int], Mapping[date, str]]]] = {
 def base_holidays(calendar: str, year: int) -> dict[date, str]:
     """The base calendar's holidays in a year, as {day: name}."""
     _, build = BASE_CALENDARS[calendar]
-    days = build(year)
-    return {day: str(name) for day, name in days.items() if day.year == year}
+    # A holiday of next year can be kept on Dec 31 of this one (New Year's Day
+    # on a Saturday), so the neighbouring years are built too.
+    days: dict[date, str] = {}
+    for source_year in (year - 1, year, year + 1):
+        for day, name in build(source_year).items():
+            if day.year == year:
+                days.setdefault(day, str(name))
+    return days
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,176 @@
 """Each person's calendar feed of deadlines, behind a secret address they can renew or revoke."""
+
+import secrets
+from datetime import date, timedelta
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from icalendar import Calendar, Event
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import SubmitField
+
+from tracker.auth.models import User
+from tracker.deadlines import bp
+from tracker.deadlines.services import calendar_for, deadlines_for
+from tracker.extensions import db
+from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
+from tracker.sqltypes import utcnow
+
+UID_DOMAIN = "records-tracker"
+
+
+class RenewFeedForm(FlaskForm):
+    renew = SubmitField("Make a new feed address")
+
+
+class RevokeFeedForm(FlaskForm):
+    revoke = SubmitField("Turn the feed off")
+
+
+# Operations ----------------------------------------------------------------------
+
+
+def renew_feed_token(user: User) -> str:
+    """A new secret address; the old one stops working."""
+    user.feed_token = secrets.token_urlsafe(32)
+    return user.feed_token
+
+
+def revoke_feed_token(user: User) -> None:
+    user.feed_token = None
+
+
+def feed_owner(session: Session, token: str) -> User | None:
+    """The active user whose feed this token opens, if any."""
+    if not token:
+        return None
+    user = session.scalar(select(User).where(User.feed_token == token))
+    return user if user is not None and user.active else None
+
+
+def feed_requests(session: Session, user: User) -> list[RecordsRequest]:
+    """Open requests the person is assigned to or created, that have a date to show."""
+    r = RecordsRequest
+    return list(
+        session.scalars(
+            select(r)
+            .where(
+                or_(r.assignee_id == user.id, r.created_by_id == user.id),
+                r.status.not_in([RequestStatus.DRAFT, *CLOSED_STATUSES]),
+                or_(r.due_on.is_not(None), r.records_promised_on.is_not(None)),
+            )
+            .order_by(r.id)
+            .options(joinedload(r.agency))
+        )
+    )
+
+
+def all_day_event(uid: str, day: date, summary: str, description: str, url: str) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("url", url)
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def feed_calendar(session: Session, user: User) -> bytes:
+    """The person's deadlines as iCalendar: all-day events, text escaped by icalendar."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Records Tracker//Deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", "Records Tracker deadlines")
+    calendars = {}
+    for request in feed_requests(session, user):
+        agency = request.agency
+        if agency.id not in calendars:
+            calendars[agency.id] = calendar_for(session, agency)
+        deadlines = deadlines_for(session, request, calendars[agency.id])
+        name = f"{request.reference} {request.title} — {agency.short_name or agency.name}"
+        url = url_for("requests.show_request", reference=request.reference, _external=True)
+        explanation = "\n".join([*deadlines.steps, *deadlines.warnings])
+        if request.due_on:
+            calendar.add_component(
+                all_day_event(
+                    f"{request.reference}-due@{UID_DOMAIN}",
+                    request.due_on,
+                    f"Due: {name}",
+                    f"Determination due from {agency.name}.\n{explanation}\n{url}",
+                    url,
+                )
+            )
+        if request.records_promised_on:
+            calendar.add_component(
+                all_day_event(
+                    f"{request.reference}-promised@{UID_DOMAIN}",
+                    request.records_promised_on,
+                    f"Records promised: {name}",
+                    f"{agency.name} promised the records by this day.\n{explanation}\n{url}",
+                    url,
+                )
+            )
+    return calendar.to_ical()
+
+
+# Views ---------------------------------------------------------------------------
+
+
+@bp.get("/account/calendar-feed", endpoint="feed_settings")
+@login_required
+def feed_settings() -> str:
+    token = current_user.feed_token
+    feed_url = url_for("deadlines.feed", token=token, _external=True) if token else None
+    return render_template(
+        "deadlines/feed.html",
+        feed_url=feed_url,
+        renew_form=RenewFeedForm(),
+        revoke_form=RevokeFeedForm(),
+    )
+
+
+@bp.post("/account/calendar-feed/renew", endpoint="renew_feed")
+@login_required
+def renew_feed() -> BaseResponse:
+    if not RenewFeedForm().validate_on_submit():
+        abort(400)
+    had_one = current_user.feed_token is not None
+    renew_feed_token(current_user)
+    db.session.commit()
+    flash(
+        "Your feed has a new address; the old one no longer works."
+        if had_one
+        else "Your calendar feed is on. Add its address to your calendar app.",
+        "success",
+    )
+    return redirect(url_for("deadlines.feed_settings"))
+
+
+@bp.post("/account/calendar-feed/revoke", endpoint="revoke_feed")
+@login_required
+def revoke_feed() -> BaseResponse:
+    if not RevokeFeedForm().validate_on_submit():
+        abort(400)
+    revoke_feed_token(current_user)
+    db.session.commit()
+    flash("Your calendar feed is off; its address no longer works.", "info")
+    return redirect(url_for("deadlines.feed_settings"))
+
+
+@bp.get("/feeds/<token>.ics", endpoint="feed")
+def feed(token: str) -> Response:
+    user = feed_owner(db.session(), token)
+    if user is None:
+        abort(404)
+    return Response(
+        feed_calendar(db.session(), user),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'inline; filename="deadlines.ics"'},
+    )

@@ -31,6 +31,7 @@ from tracker.requests.services import (
     RequestValues,
     create_request,
     update_request,
+    values_of,
 )
 from tracker.sqltypes import utcnow
 
@@ -131,6 +132,7 @@ def request_party(request: RecordsRequest | None) -> Party:
             received_on=request.received_on,
             agency_tracking_number=request.agency_tracking_number,
             records_sought=request.records_sought,
+            due_on=request.due_on,
         )
     return Party(values)
 
@@ -364,19 +366,11 @@ def mark_sent(
     letter.sent_via = channel
     note = f"Sent the letter by {channel.label.lower()} on {sent_on.isoformat()}."
     if letter.kind == "initial":
-        values = RequestValues(
-            title=request.title,
-            agency=request.agency,
-            organization=request.organization,
-            requester_name=request.requester_name,
-            records_sought=request.records_sought,
-            status=RequestStatus.SENT if request.status == RequestStatus.DRAFT else request.status,
-            agency_tracking_number=request.agency_tracking_number,
-            assignee=request.assignee,
-            sent_on=sent_on,
-            received_on=request.received_on,
-            closed_on=request.closed_on,
+        values = values_of(request)
+        values.status = (
+            RequestStatus.SENT if request.status == RequestStatus.DRAFT else request.status
         )
+        values.sent_on = sent_on
         update_request(request, values, actor, note)
     else:
         add_event(request, actor, "letter", note)

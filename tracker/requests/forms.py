@@ -40,6 +40,21 @@ class RequestForm(FlaskForm):
     sent_on = DateField("Sent on", validators=[Optional()])
     received_on = DateField("Received by the agency on", validators=[Optional()])
     closed_on = DateField("Closed on", validators=[Optional()])
+    determination_on = DateField(
+        "Determination made on",
+        validators=[Optional()],
+        description="When the agency said whether it will release records; stops the clock.",
+    )
+    records_promised_on = DateField(
+        "Records promised by",
+        validators=[Optional()],
+        description="The date the agency gave for producing the records.",
+    )
+    tags = StringField(
+        "Tags",
+        validators=[Optional(), Length(max=400)],
+        description="Comma-separated, e.g. ice, detainers.",
+    )
     note = TextAreaField(
         "Note for the timeline",
         validators=[Optional(), Length(max=5000)],

@@ -2,15 +2,24 @@ from collections.abc import Sequence
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import BooleanField, SelectChoice, SubmitField
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.requests import bp
 from tracker.requests.forms import NoteForm, RequestForm
+from tracker.requests.importing import (
+    MAX_BYTES,
+    ImportFileError,
+    ImportResult,
+    import_rows,
+    plan_import,
+)
 from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import (
     RequestError,
@@ -19,6 +28,7 @@ from tracker.requests.services import (
     can_edit,
     create_request,
     find_by_reference,
+    normalise_tags,
     update_request,
 )
 from tracker.security import roles_required
@@ -59,6 +69,7 @@ def build_form(record: RecordsRequest | None) -> RequestForm:
         form.organization.data = record.organization_id
         form.assignee.data = record.assignee_id
         form.status.data = record.status.value
+        form.tags.data = ", ".join(record.tag_list)
     return form
 
 
@@ -82,6 +93,9 @@ def values_from(form: RequestForm) -> RequestValues:
         sent_on=form.sent_on.data,
         received_on=form.received_on.data,
         closed_on=form.closed_on.data,
+        determination_on=form.determination_on.data,
+        records_promised_on=form.records_promised_on.data,
+        tags=normalise_tags(form.tags.data or ""),
     )
 
 
@@ -173,7 +187,8 @@ def show_request(reference: str) -> str:
 
 
 def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
-    from tracker.letters.services import library
+    from tracker.deadlines.services import deadlines_for, standing_for
+    from tracker.letters.services import library, local_today
 
     siblings: Sequence[RecordsRequest] = []
     if record.group_id is not None:
@@ -182,11 +197,14 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
             .where(RecordsRequest.group_id == record.group_id, RecordsRequest.id != record.id)
             .order_by(RecordsRequest.reference)
         ).all()
+    deadlines = deadlines_for(db.session(), record)
     return render_template(
         "requests/show.html",
         record=record,
         editable=can_edit(current_user, record),
         note_form=note_form,
+        deadlines=deadlines,
+        standing=standing_for(record, deadlines, local_today()),
         siblings=siblings,
         letter_titles={slug: t.title for slug, t in library().templates.items()},
     )
@@ -225,3 +243,38 @@ def add_request_note(reference: str) -> Response | str:
         flash("Note added.", "success")
         return redirect(url_for("requests.show_request", reference=reference, _anchor="timeline"))
     return render_request_page(record, form)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "Spreadsheet (CSV)",
+        validators=[
+            FileRequired("Choose the CSV file to import."),
+            FileAllowed(["csv"], "Choose a .csv file: save the spreadsheet as CSV UTF-8 first."),
+        ],
+        render_kw={"accept": ".csv,text/csv"},
+    )
+    skip_bad_rows = BooleanField(
+        "Skip bad rows",
+        description="Import the good rows and list the bad ones, instead of importing nothing.",
+    )
+    submit = SubmitField("Import")
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.STAFF, Role.ADVOCATE)
+def import_requests() -> str:
+    form = ImportForm()
+    result: ImportResult | None = None
+    if form.validate_on_submit():
+        try:
+            plan = plan_import(form.file.data.read(MAX_BYTES + 1))
+        except ImportFileError as error:
+            form.file.errors.append(str(error))
+        else:
+            result = import_rows(plan, current_user, skip_bad=form.skip_bad_rows.data)
+            if result.refused:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    return render_template("requests/import.html", form=form, result=result)

@@ -37,6 +37,9 @@ FIELD_LABELS = {
     "sent_on": "Sent on",
     "received_on": "Received by the agency on",
     "closed_on": "Closed on",
+    "determination_on": "Determination made on",
+    "records_promised_on": "Records promised by",
+    "tags": "Tags",
 }
 
 
@@ -59,6 +62,19 @@ class RequestValues:
     sent_on: date | None = None
     received_on: date | None = None
     closed_on: date | None = None
+    determination_on: date | None = None
+    records_promised_on: date | None = None
+    tags: str = ""
+
+
+def normalise_tags(text: str) -> str:
+    """Tags as stored: lowercase, between commas, each once, e.g. ",ice,u-visa,"."""
+    tags = []
+    for tag in text.replace(";", ",").split(","):
+        tag = " ".join(tag.strip().lower().split())
+        if tag and tag not in tags:
+            tags.append(tag[:40])
+    return f",{','.join(tags)}," if tags else ""
 
 
 def can_edit(user: User, request: RecordsRequest) -> bool:
@@ -95,6 +111,9 @@ def allocate_reference(year: int) -> tuple[int, str]:
 
 
 def check_dates(values: RequestValues) -> None:
+    start = values.sent_on or values.received_on
+    if values.determination_on and start and values.determination_on < start:
+        raise RequestError("determination_on", "A determination cannot come before the request.")
     if values.sent_on and values.received_on and values.received_on < values.sent_on:
         raise RequestError("received_on", "The agency cannot receive it before it was sent.")
     start = values.sent_on or values.received_on
@@ -125,6 +144,8 @@ def create_request(values: RequestValues, actor: User | None) -> RecordsRequest:
 def display(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str) and value.startswith(",") and value.endswith(","):
+        return ", ".join(tag for tag in value.split(",") if tag)
     if isinstance(value, Agency):
         return value.display_name
     if isinstance(value, Organization | User):
@@ -134,6 +155,11 @@ def display(value: Any) -> str:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)
+
+
+def values_of(request: RecordsRequest) -> RequestValues:
+    """The request's current values, to change some and pass to ``update_request``."""
+    return RequestValues(**{field: getattr(request, field) for field in FIELD_LABELS})
 
 
 def update_request(

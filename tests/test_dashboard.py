@@ -1,0 +1,202 @@
+"""The "Due & overdue" board, the calculator, agency calendars, extensions and follow-ups."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import post_form
+from tracker.auth.models import Role
+from tracker.deadlines.models import AgencyCalendarDay
+from tracker.extensions import db
+from tracker.letters import routes as letter_routes
+from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
+
+TODAY = date(2026, 12, 14)
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch):
+    """The board and the request page, as seen on a fixed day."""
+    from tracker.deadlines import routes
+    from tracker.requests import routes as request_routes
+
+    monkeypatch.setattr(routes, "today_for_request", lambda: TODAY)
+    monkeypatch.setattr("tracker.letters.services.local_today", lambda: TODAY)
+    assert request_routes and letter_routes
+
+
+@pytest.fixture
+def board(make_user, make_agency, make_request):
+    staff = make_user(Role.STAFF, name="Sam Staff")
+    lapd = make_agency(name="Los Angeles Police Department", short_name="LAPD", law="ca-cpra")
+    ice = make_agency(name="Immigration and Customs Enforcement", short_name="ICE", law="us-foia")
+    requests = {
+        # Received Nov 17: due Mon Nov 30 (the day after Thanksgiving rolls forward).
+        "overdue": make_request(title="Overdue one", agency=lapd, assignee=staff,
+                                status=RequestStatus.SENT, received_on=date(2026, 11, 17)),
+        "due_soon": make_request(title="Due soon one", agency=lapd, status=RequestStatus.SENT,
+                                 received_on=date(2026, 12, 10), tags=",ice,"),
+        "waiting": make_request(title="Waiting one", agency=lapd,
+                                status=RequestStatus.WAITING_ON_US, received_on=date(2026, 11, 2)),
+        "promised": make_request(title="Promised one", agency=ice,
+                                 status=RequestStatus.RECORDS_DUE, received_on=date(2026, 10, 1),
+                                 determination_on=date(2026, 10, 20),
+                                 records_promised_on=date(2026, 12, 1)),
+        "closed": make_request(title="Closed one", agency=lapd, status=RequestStatus.DENIED,
+                               received_on=date(2026, 10, 1)),
+    }  # fmt: skip
+    return {"staff": staff, "lapd": lapd, "ice": ice, "requests": requests}
+
+
+def section(client, name, query=""):
+    page = client.get(f"/due?section={name}{query}").get_data(as_text=True)
+    titles = ("Overdue one", "Due soon one", "Waiting one", "Promised one", "Closed one")
+    return {title for title in titles if f"<td>{title}</td>" in page}, page
+
+
+def test_each_request_lands_in_its_section_with_its_reason(client, auth, board):
+    auth.login(board["staff"])
+    found, page = section(client, "overdue")
+    assert found == {"Overdue one"}
+    assert "No determination 14 days after the Nov 30 deadline." in page
+    assert "Next follow-up" in page and "Draft follow-up" in page
+    assert section(client, "due_soon")[0] == {"Due soon one"}
+    found, page = section(client, "past_promised")
+    assert found == {"Promised one"}
+    assert "Records promised by Dec 1 not received, 13 days late." in page
+    assert section(client, "waiting")[0] == {"Waiting one"}
+    assert section(client, "answered")[0] == set()
+
+
+def test_the_board_filters(client, auth, board):
+    auth.login(board["staff"])
+    assert section(client, "overdue", "&assignee=me")[0] == {"Overdue one"}
+    assert section(client, "overdue", "&assignee=none")[0] == set()
+    assert section(client, "due_soon", "&tag=ICE")[0] == {"Due soon one"}
+    assert section(client, "due_soon", "&tag=visa")[0] == set()
+    assert section(client, "past_promised", f"&agency={board['lapd'].id}")[0] == set()
+    assert section(client, "overdue", "&status=sent")[0] == {"Overdue one"}
+
+
+def test_the_board_exports_csv_safe_for_spreadsheets(client, auth, board):
+    record = board["requests"]["overdue"]
+    record.title = '=HYPERLINK("http://evil.example")'
+    db.session.commit()
+    auth.login(board["staff"])
+    response = client.get("/due?section=overdue&format=csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 1
+    assert rows[0]["reference"] == record.reference
+    assert rows[0]["title"].startswith("'=")
+    assert rows[0]["due_on"] == "2026-11-30" and rows[0]["days"] == "'-14"
+
+
+def test_an_agency_closure_moves_a_deadline_and_shows_on_its_calendar(client, auth, board):
+    record = board["requests"]["overdue"]
+    assert record.due_on == date(2026, 11, 30)
+    auth.login(board["staff"])
+    lapd = board["lapd"]
+    response = post_form(
+        client,
+        f"/agencies/{lapd.id}/calendar",
+        {"day": "2026-11-30", "kind": "closed", "note": "City furlough day"},
+        token_from=f"/agencies/{lapd.id}/calendar",
+    )
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.due_on == date(2026, 12, 1)
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert "City furlough day, a day the office is closed" in page
+    calendar = client.get(f"/agencies/{lapd.id}/calendar?year=2026").get_data(as_text=True)
+    assert "City furlough day" in calendar and "Cesar Chavez Day" in calendar
+    day = db.session.scalars(select(AgencyCalendarDay)).one()
+    post_form(client, f"/agencies/{lapd.id}/calendar/{day.id}/remove", {},
+              token_from=f"/agencies/{lapd.id}/calendar")  # fmt: skip
+    db.session.refresh(record)
+    assert record.due_on == date(2026, 11, 30)
+
+
+def test_a_calendar_day_needs_a_reason(client, auth, board):
+    auth.login(board["staff"])
+    lapd = board["lapd"]
+    response = post_form(
+        client, f"/agencies/{lapd.id}/calendar", {"day": "2026-11-30", "kind": "closed",
+                                                  "note": " "},
+        token_from=f"/agencies/{lapd.id}/calendar", follow_redirects=True,
+    )  # fmt: skip
+    assert "Say why" in response.get_data(as_text=True)
+    assert db.session.scalars(select(AgencyCalendarDay)).all() == []
+
+
+def test_an_extension_beyond_the_law_is_flagged(client, auth, board):
+    record = board["requests"]["overdue"]
+    auth.login(board["staff"])
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/extension",
+        {"notice_on": "2026-11-25", "claimed_on": "2027-01-15", "written": "y",
+         "note": "Voluminous records."},
+    )  # fmt: skip
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.status == RequestStatus.EXTENDED
+    # 24 calendar days from Nov 17 end Fri Dec 11.
+    assert record.due_on == date(2026, 12, 11)
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert "35 days past the lawful latest date, Fri Dec 11, 2026" in page
+    event = db.session.scalars(select(RequestEvent).order_by(RequestEvent.id.desc())).first()
+    assert "Logged an extension" in event.note and "Voluminous records." in event.note
+
+
+def test_an_extension_without_written_notice_changes_nothing(client, auth, board):
+    record = board["requests"]["overdue"]
+    auth.login(board["staff"])
+    post_form(
+        client,
+        f"/requests/{record.reference}/extension",
+        {"notice_on": "2026-11-25", "claimed_on": "2026-12-09"},
+    )
+    db.session.refresh(record)
+    assert record.due_on == date(2026, 11, 30)
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert "No written notice of the extension" in page
+
+
+def test_draft_follow_up_opens_the_follow_up_letter_filled_in(client, auth, board):
+    record = board["requests"]["overdue"]
+    record.agency_tracking_number = "P012345"
+    record.sent_on = date(2026, 11, 16)
+    db.session.commit()
+    auth.login(board["staff"])
+    response = client.get(f"/requests/{record.reference}/follow-up")
+    assert response.status_code == 302
+    assert "template=cpra-follow-up-overdue" in response.headers["Location"]
+    form = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'value="2026-11-16"' in form
+    assert 'value="2026-11-30"' in form
+    assert 'value="P012345"' in form
+
+
+def test_the_public_calculator_needs_no_account(client, make_agency, admin):
+    page = client.get("/deadline-calculator?law=ca-cpra&received_on=2026-11-17&agency=")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Due Mon Nov 30, 2026" in text or "Due Mon Nov 30" in text
+    assert "Code Civ. Proc. §§ 12, 12a" in text
+    bad = client.get("/deadline-calculator?law=&agency=&received_on=2026-11-17")
+    assert "Choose a law or an agency." in bad.get_data(as_text=True)
+    assert admin.id
+    assert client.get("/deadline-calculator").status_code == 200
+
+
+def test_received_date_edits_move_the_deadline(app, make_request, make_agency):
+    record = make_request(agency=make_agency(law="ca-cpra"), received_on=date(2026, 11, 17))
+    assert record.due_on == date(2026, 11, 30)
+    record.received_on = date(2026, 11, 17) + timedelta(days=7)
+    db.session.commit()
+    assert db.session.scalar(select(RecordsRequest.due_on)) == date(2026, 12, 4)
