@@ -52,6 +52,7 @@ test: lint typecheck test-sqlite test-postgresql
 # Benchmarks print their figures; they are not tests.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/letters.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,8 +13,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from tracker.agencies.models import Agency
+from tracker.deadlines.calendars import AgencyCalendar
 from tracker.deadlines.engine import Deadlines, Standing
-from tracker.deadlines.services import calendar_for, deadlines_for, standing_for
+from tracker.deadlines.models import AgencyCalendarDay, DayKind
+from tracker.deadlines.services import deadlines_for, standing_for
+from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
 
 DUE_SOON_DAYS = 7
@@ -126,11 +130,25 @@ class Row:
 
 
 def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) -> list[Row]:
-    calendars: dict[int, Any] = {}
+    """Rows with deadlines and reasons; one query loads every calendar the page needs."""
+    calendars = calendars_for(session, {request.agency for request in requests})
     rows = []
     for request in requests:
-        if request.agency_id not in calendars:
-            calendars[request.agency_id] = calendar_for(session, request.agency)
         deadlines = deadlines_for(session, request, calendars[request.agency_id])
         rows.append(Row(request, deadlines, standing_for(request, deadlines, today)))
     return rows
+
+
+def calendars_for(session: Session, agencies: set[Agency]) -> dict[int, AgencyCalendar]:
+    days = session.scalars(
+        select(AgencyCalendarDay).where(AgencyCalendarDay.agency_id.in_([a.id for a in agencies]))
+    ).all()
+    calendars = {}
+    for agency in agencies:
+        own = [day for day in days if day.agency_id == agency.id]
+        calendars[agency.id] = AgencyCalendar(
+            base=all_laws()[agency.law].calendar,
+            closures={d.day: d.note or "closed" for d in own if d.kind == DayKind.CLOSED},
+            openings={d.day: d.note or "open" for d in own if d.kind == DayKind.OPEN},
+        )
+    return calendars

@@ -81,7 +81,10 @@ def dashboard() -> str | Response:
         )
         for name in SECTIONS
     }
-    page = db.paginate(section_query(section, today, filters, sort), per_page=25, error_out=False)
+    per_page = min(max(request.args.get("per_page", 25, type=int), 10), 100)
+    page = db.paginate(
+        section_query(section, today, filters, sort), per_page=per_page, error_out=False
+    )
     rows = rows_for(db.session(), page.items, today)
     args = request.args.to_dict()
     return render_template(
