@@ -200,3 +200,15 @@ def test_received_date_edits_move_the_deadline(app, make_request, make_agency):
     record.received_on = date(2026, 11, 17) + timedelta(days=7)
     db.session.commit()
     assert db.session.scalar(select(RecordsRequest.due_on)) == date(2026, 12, 4)
+
+
+def test_seeding_brings_stored_deadlines_up_to_date(app, runner, make_request, make_agency):
+    record = make_request(agency=make_agency(law="ca-cpra"), received_on=date(2026, 11, 17))
+    db.session.execute(
+        RecordsRequest.__table__.update().values(due_on=date(2026, 1, 1))
+    )  # as if computed by an older version of the rules
+    db.session.commit()
+    result = runner.invoke(args=["seed"])
+    assert "Deadlines: 1 open requests had a due date to update." in result.output
+    db.session.refresh(record)
+    assert record.due_on == date(2026, 11, 30)

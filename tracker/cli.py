@@ -28,8 +28,9 @@ def register_commands(app: Flask) -> None:
 @click.command()
 @with_appcontext
 def seed() -> None:
-    """Load the shipped agencies; edited ones are kept as they are."""
+    """Load the shipped agencies (edited ones are kept) and bring deadlines up to date."""
     from tracker.agencies.services import seed_agencies
+    from tracker.deadlines.services import refresh_all
 
     result = seed_agencies()
     db.session.commit()
@@ -37,6 +38,10 @@ def seed() -> None:
         f"Agencies: {result.created} added, {result.updated} updated, "
         f"{result.kept} kept as edited here."
     )
+    # The law data or the holiday rules may have changed with this version.
+    changed = refresh_all(db.session())
+    db.session.commit()
+    click.echo(f"Deadlines: {changed} open requests had a due date to update.")
 
 
 @click.group()
