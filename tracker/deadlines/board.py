@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.agencies.models import Agency
@@ -18,6 +18,7 @@ from tracker.deadlines.calendars import AgencyCalendar
 from tracker.deadlines.engine import Deadlines, Standing
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import deadlines_for, standing_for
+from tracker.extensions import db
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
 
@@ -89,7 +90,25 @@ class Filters:
 
 def section_query(section: str, today: date, filters: Filters, sort: str = "") -> Select[Any]:
     r = RecordsRequest
-    statement = select(r).where(section_condition(section, today))
+    statement = filtered(select(r).where(section_condition(section, today)), filters)
+    order = SORTS.get(sort) or SORTS[DEFAULT_SORT[section]]
+    return statement.order_by(*order).options(
+        joinedload(r.agency), joinedload(r.assignee), selectinload(r.letters)
+    )
+
+
+def section_counts(today: date, filters: Filters) -> dict[str, int]:
+    """How many requests each section holds, in one pass over the table."""
+    columns = [
+        func.coalesce(func.sum(case((section_condition(name, today), 1), else_=0)), 0).label(name)
+        for name in SECTIONS
+    ]
+    statement = filtered(select(*columns).select_from(RecordsRequest), filters)
+    return dict(db.session.execute(statement).one()._mapping)
+
+
+def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
+    r = RecordsRequest
     if filters.agency_id:
         statement = statement.where(r.agency_id == filters.agency_id)
     if filters.unassigned:
@@ -102,10 +121,48 @@ def section_query(section: str, today: date, filters: Filters, sort: str = "") -
         statement = statement.where(r.status == filters.status)
     if filters.tag:
         statement = statement.where(r.tags.contains(f",{filters.tag.strip().lower()},"))
-    order = SORTS.get(sort) or SORTS[DEFAULT_SORT[section]]
-    return statement.order_by(*order).options(
-        joinedload(r.agency), joinedload(r.assignee), selectinload(r.letters)
+    return statement
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a section; the total comes from ``section_counts``, not another count."""
+
+    items: Sequence[RecordsRequest]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def section_page(
+    section: str, today: date, filters: Filters, sort: str, page: int, per_page: int, total: int
+) -> Page:
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    statement = section_query(section, today, filters, sort)
+    items = (
+        db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique().all()
     )
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 @dataclass(frozen=True)

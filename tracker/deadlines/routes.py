@@ -7,7 +7,7 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
@@ -21,6 +21,8 @@ from tracker.deadlines.board import (
     Filters,
     Row,
     rows_for,
+    section_counts,
+    section_page,
     section_query,
 )
 from tracker.deadlines.calendars import BASE_CALENDARS, AgencyCalendar
@@ -75,16 +77,12 @@ def dashboard() -> str | Response:
         sort = DEFAULT_SORT[section]
     if request.args.get("format") == "csv":
         return export_csv(section, today, filters, sort)
-    counts = {
-        name: db.session.scalar(
-            select(func.count()).select_from(section_query(name, today, filters).subquery())
-        )
-        for name in SECTIONS
-    }
+    counts = section_counts(today, filters)
     per_page = min(max(request.args.get("per_page", 25, type=int), 10), 100)
-    page = db.paginate(
-        section_query(section, today, filters, sort), per_page=per_page, error_out=False
-    )
+    page = section_page(
+        section, today, filters, sort, request.args.get("page", 1, type=int), per_page,
+        counts[section],
+    )  # fmt: skip
     rows = rows_for(db.session(), page.items, today)
     args = request.args.to_dict()
     return render_template(
