@@ -1,4 +1,5 @@
 import contextvars
+import io
 import itertools
 import re
 import shutil
@@ -19,6 +20,7 @@ from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
+from tracker.documents.services import store_files
 from tracker.extensions import db
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
@@ -264,6 +266,19 @@ def admin(make_user: Callable[..., User]) -> User:
     return make_user(Role.ADMIN, email="admin@example.org", name="Ada Admin")
 
 
+def blank_pdf(text: str = "") -> bytes:
+    """A small real PDF, made without the printer so fixtures stay quick."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    if text:
+        writer.add_metadata({"/Title": text})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 @pytest.fixture
 def world(app, make_user, make_agency, make_request):
     """One of everything a URL can name; the request belongs to an advocate."""
@@ -281,6 +296,11 @@ def world(app, make_user, make_agency, make_request):
     )
     db.session.commit()
     on_letter = {"reference": record.reference, "letter_id": letter.id}
+    document = store_files(
+        record, [("release.pdf", io.BytesIO(blank_pdf()))], users[Role.ADVOCATE]
+    ).stored[0]
+    db.session.commit()
+    on_document = {"document_id": document.id}
     closure = AgencyCalendarDay(
         agency_id=agency.id, day=date(2026, 11, 30), kind=DayKind.CLOSED, note="Furlough"
     )
@@ -306,6 +326,13 @@ def world(app, make_user, make_agency, make_request):
             "letters.mark_letter_sent": on_letter,
             "letters.letter_pdf": on_letter,
             "letters.print_letters": {"ref": record.reference},
+            "documents.new_response": {"reference": record.reference},
+            "documents.upload": {"reference": record.reference},
+            "documents.download": on_document,
+            "documents.view": on_document,
+            "documents.show": on_document,
+            "documents.delete": on_document,
+            "documents.download_zip": {"reference": record.reference},
             "deadlines.agency_calendar": {"agency_id": agency.id},
             "deadlines.add_calendar_day": {"agency_id": agency.id},
             "deadlines.remove_calendar_day": {"agency_id": agency.id, "day_id": closure.id},

@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         agencies,
         auth,
         deadlines,
+        documents,
         errors,
         letters,
         models,  # noqa: F401  (every model, for Alembic)
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(requests.bp)
     app.register_blueprint(letters.bp)
     app.register_blueprint(deadlines.bp)
+    app.register_blueprint(documents.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -21,7 +21,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # A whole upload of many files; each file is held to MAX_UPLOAD_MB on its own.
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024 * 1024,
+    "MAX_UPLOAD_MB": 500,
+    "STORAGE_BACKEND": "local",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 

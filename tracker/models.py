@@ -3,6 +3,7 @@
 from tracker.agencies.models import Agency
 from tracker.auth.models import LoginAttempt, Role, User
 from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
+from tracker.documents.models import AgencyResponse, Document
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
 from tracker.requests.models import (
     Organization,
@@ -14,6 +15,8 @@ from tracker.requests.models import (
 
 __all__ = [
     "Agency",
+    "AgencyResponse",
+    "Document",
     "AgencyCalendarDay",
     "ReminderLog",
     "Letter",

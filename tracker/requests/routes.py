@@ -197,13 +197,23 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
             .where(RecordsRequest.group_id == record.group_id, RecordsRequest.id != record.id)
             .order_by(RecordsRequest.reference)
         ).all()
+    from tracker.documents.forms import UploadForm
+    from tracker.documents.models import Document
+
     deadlines = deadlines_for(db.session(), record)
+    documents = db.session.scalars(
+        db.select(Document)
+        .where(Document.request_id == record.id, Document.deleted_at.is_(None))
+        .order_by(Document.id)
+    ).all()
     return render_template(
         "requests/show.html",
         record=record,
         editable=can_edit(current_user, record),
         note_form=note_form,
         deadlines=deadlines,
+        documents=documents,
+        upload_form=UploadForm(),
         standing=standing_for(record, deadlines, local_today()),
         siblings=siblings,
         letter_titles={slug: t.title for slug, t in library().templates.items()},

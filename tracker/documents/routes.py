@@ -1,0 +1,259 @@
+import csv
+import io
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from typing import IO
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from tracker.auth.models import Role
+from tracker.documents import bp
+from tracker.documents.forms import DeleteForm, DocumentForm, ResponseForm, UploadForm
+from tracker.documents.models import AgencyResponse, Document, ResponseChannel, ResponseKind
+from tracker.documents.services import (
+    UploadResult,
+    delete_document,
+    log_response,
+    read_chunks,
+    store_files,
+)
+from tracker.extensions import db
+from tracker.requests.models import RecordsRequest, RequestEvent
+from tracker.requests.services import can_edit, find_by_reference
+from tracker.security import roles_required
+
+EDITORS = (Role.ADMIN, Role.STAFF, Role.ADVOCATE)
+INLINE = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def get_request_or_404(reference: str) -> RecordsRequest:
+    record = find_by_reference(reference)
+    if record is None:
+        abort(404)
+    return record
+
+
+def editable(reference: str) -> RecordsRequest:
+    record = get_request_or_404(reference)
+    if not can_edit(current_user, record):
+        abort(403)
+    return record
+
+
+def get_document_or_404(document_id: int) -> Document:
+    document = db.get_or_404(Document, document_id)
+    if document.deleted_at is not None:
+        abort(404)
+    return document
+
+
+def uploaded_files() -> list[tuple[str | None, IO[bytes]]]:
+    return [(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename]
+
+
+def report(result: UploadResult) -> None:
+    if result.stored:
+        flash(f"Stored {len(result.stored)} file(s).", "success")
+    for document in result.linked:
+        flash(
+            f"“{document.original_filename}” was already stored for this request; linked.", "info"
+        )
+    for name, reason in result.refused:
+        flash(f"Not stored: “{name}”. {reason}", "error")
+
+
+@bp.route("/requests/<reference>/responses/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def new_response(reference: str) -> BaseResponse | str:
+    record = editable(reference)
+    form = ResponseForm()
+    if request.method == "GET":
+        form.agency_tracking_number.data = record.agency_tracking_number
+    if form.validate_on_submit():
+        response = AgencyResponse(
+            kind=ResponseKind(form.kind.data),
+            received_on=form.received_on.data,
+            channel=ResponseChannel(form.channel.data),
+            agency_tracking_number=(form.agency_tracking_number.data or "").strip(),
+            summary=(form.summary.data or "").strip(),
+            exemptions=(form.exemptions.data or "").strip(),
+        )
+        result = log_response(record, response, uploaded_files(), current_user)
+        db.session.commit()
+        flash(f"Logged the {response.kind.label.lower()}.", "success")
+        report(result)
+        return redirect(url_for("requests.show_request", reference=reference, _anchor="documents"))
+    return render_template("documents/response.html", form=form, record=record)
+
+
+@bp.post("/requests/<reference>/documents")
+@roles_required(*EDITORS)
+def upload(reference: str) -> BaseResponse:
+    record = editable(reference)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        flash("Choose one or more files to upload.", "error")
+    else:
+        result = store_files(record, uploaded_files(), current_user)
+        db.session.commit()
+        report(result)
+    return redirect(url_for("requests.show_request", reference=reference, _anchor="documents"))
+
+
+def stream_document(document: Document, inline: bool) -> Response:
+    disposition = "inline" if inline else "attachment"
+    response = Response(read_chunks(document), mimetype=document.media_type)
+    response.headers["Content-Length"] = str(document.size)
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename*=UTF-8''{quote_name(document.original_filename)}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def quote_name(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@bp.get("/documents/<int:document_id>/download")
+def download(document_id: int) -> Response:
+    return stream_document(get_document_or_404(document_id), inline=False)
+
+
+@bp.get("/documents/<int:document_id>/view")
+def view(document_id: int) -> Response:
+    document = get_document_or_404(document_id)
+    if document.media_type not in INLINE:
+        abort(404)
+    response = stream_document(document, inline=True)
+    # Shown inside the document page's sandboxed frame, and nowhere else.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; frame-ancestors 'self'; sandbox"
+    )
+    return response
+
+
+@bp.route("/documents/<int:document_id>", methods=["GET", "POST"])
+def show(document_id: int) -> BaseResponse | str:
+    document = get_document_or_404(document_id)
+    record = db.get_or_404(RecordsRequest, document.request_id)
+    may_edit = can_edit(current_user, record)
+    form = DocumentForm(obj=document)
+    if request.method == "POST":
+        if not may_edit:
+            abort(403)
+        if form.validate_on_submit():
+            changes = []
+            for field in ("title", "document_date", "disposition", "public"):
+                new = getattr(form, field).data
+                if field == "disposition":
+                    new = type(document.disposition)(new)
+                if getattr(document, field) != new:
+                    changes.append(field.replace("_", " "))
+                    setattr(document, field, new)
+            if changes:
+                record.events.append(
+                    _event(f"Changed the {', '.join(changes)} of “{document.title}”.")
+                )
+            db.session.commit()
+            flash("Saved." if changes else "Nothing was changed.", "success")
+            return redirect(url_for("documents.show", document_id=document.id))
+    return render_template(
+        "documents/document.html",
+        document=document,
+        record=record,
+        form=form,
+        may_edit=may_edit,
+        delete_form=DeleteForm(),
+        may_delete=current_user.role in (Role.ADMIN, Role.STAFF),
+        inline=document.media_type in INLINE,
+    )
+
+
+def _event(note: str) -> RequestEvent:
+    return RequestEvent(actor=current_user._get_current_object(), kind="document", note=note)
+
+
+@bp.post("/documents/<int:document_id>/delete")
+@roles_required(Role.ADMIN, Role.STAFF)
+def delete(document_id: int) -> BaseResponse:
+    document = get_document_or_404(document_id)
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        flash("Say why the document is deleted.", "error")
+        return redirect(url_for("documents.show", document_id=document.id))
+    record = db.get_or_404(RecordsRequest, document.request_id)
+    delete_document(document, current_user, form.reason.data)
+    db.session.commit()
+    flash("Deleted; the timeline keeps the reason.", "success")
+    return redirect(url_for("requests.show_request", reference=record.reference))
+
+
+@bp.get("/requests/<reference>/documents.zip")
+def download_zip(reference: str) -> Response:
+    record = get_request_or_404(reference)
+    documents = db.session.scalars(
+        select(Document)
+        .where(Document.request_id == record.id, Document.deleted_at.is_(None))
+        .order_by(Document.id)
+    ).all()
+    if not documents:
+        abort(404)
+
+    # Written to a temporary file (on disk past a few MB), then sent in pieces:
+    # memory stays flat whatever the size of the archive.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    names: set[str] = set()
+    index = io.StringIO()
+    writer = csv.writer(index)
+    writer.writerow(["filename", "title", "document_date", "uploaded_at", "sha256", "size"])
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for document in documents:
+            name = unique_name(document.original_filename, names)
+            with archive.open(name, "w", force_zip64=True) as entry:
+                for chunk in read_chunks(document):
+                    entry.write(chunk)
+            writer.writerow([
+                name, document.title,
+                document.document_date.isoformat() if document.document_date else "",
+                document.uploaded_at.isoformat(), document.sha256, document.size,
+            ])  # fmt: skip
+        archive.writestr("index.csv", index.getvalue())
+    size = spool.tell()
+    spool.seek(0)
+
+    def pieces() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(256 * 1024):
+                yield chunk
+
+    response = Response(pieces(), mimetype="application/zip")
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{record.reference}.zip"'
+    return response
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in taken or candidate == "index.csv":
+        number += 1
+        stem, dot, extension = name.rpartition(".")
+        candidate = f"{stem} ({number}).{extension}" if dot else f"{name} ({number})"
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,254 @@
+"""Logging responses and keeping documents. Operations flush; callers commit.
+
+An upload is staged to a temporary file (hashed on the way), checked by its
+content, then stored whole under a generated key; the row is added in the same
+transaction. If the transaction fails, the stored file is removed again.
+"""
+
+import email
+import email.policy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from flask import current_app
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tracker.auth.models import User
+from tracker.documents.filetypes import Refused, detect, safe_filename
+from tracker.documents.models import AgencyResponse, Document, ResponseKind
+from tracker.documents.storage import LocalStorage, Staged, Storage, TooLarge, stage
+from tracker.extensions import db
+from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
+from tracker.requests.services import update_request, values_of
+from tracker.sqltypes import utcnow
+
+TEXT_LIMIT = 5_000_000
+
+
+def storage() -> Storage:
+    backend = current_app.config.get("STORAGE_BACKEND", "local")
+    if backend == "s3":
+        from tracker.documents.s3 import S3Storage
+
+        return S3Storage.from_config(current_app.config)
+    return LocalStorage(Path(current_app.instance_path) / "documents")
+
+
+def staging_folder() -> Path:
+    return Path(current_app.instance_path) / "documents" / ".staging"
+
+
+def upload_limit() -> int:
+    return int(current_app.config.get("MAX_UPLOAD_MB", 500)) * 1024 * 1024
+
+
+@dataclass
+class UploadResult:
+    stored: list[Document]
+    linked: list[Document]
+    refused: list[tuple[str, str]]
+
+
+def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool]:
+    """Text, page count, and whether it needs OCR."""
+    if media_type == "application/pdf":
+        try:
+            reader = PdfReader(staged.path)
+            pages = [page.extract_text() or "" for page in reader.pages]
+        except (PdfReadError, ValueError, KeyError, TypeError, OSError):
+            return "", None, False
+        text = "\f".join(pages)
+        return text[:TEXT_LIMIT], len(pages), not text.strip()
+    if media_type in ("text/plain", "text/csv"):
+        with staged.path.open("rb") as handle:
+            return handle.read(TEXT_LIMIT).decode("utf-8", "replace"), None, False
+    if media_type == "message/rfc822":
+        with staged.path.open("rb") as handle:
+            message = email.message_from_binary_file(handle, policy=email.policy.default)
+        parts = [f"{k}: {message.get(k, '')}" for k in ("From", "To", "Subject", "Date")]
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                try:
+                    parts.append(str(part.get_content()))
+                except (LookupError, ValueError):
+                    continue
+        return "\n".join(parts)[:TEXT_LIMIT], None, False
+    return "", None, False
+
+
+def record_event(request: RecordsRequest, actor: User | None, kind: str, note: str) -> None:
+    request.events.append(RequestEvent(actor=actor, kind=kind, note=note))
+
+
+def store_files(
+    request: RecordsRequest,
+    files: list[tuple[str | None, IO[bytes]]],
+    actor: User | None,
+    response: AgencyResponse | None = None,
+) -> UploadResult:
+    """Keep each file (name for display, stream of bytes); refuse what is not accepted."""
+    result = UploadResult([], [], [])
+    backend = storage()
+    for name, stream in files:
+        display = safe_filename(name)
+        try:
+            staged = stage(stream, staging_folder(), upload_limit())
+        except TooLarge as error:
+            result.refused.append((display, f"It is {error}."))
+            continue
+        try:
+            if staged.size == 0:
+                raise Refused("The file is empty.")
+            kind = detect(staged.head, staged.path)
+            existing = db.session.scalar(
+                select(Document).where(
+                    Document.request_id == request.id, Document.sha256 == staged.sha256
+                )
+            )
+            if existing is not None:
+                if existing.deleted_at is not None:
+                    existing.deleted_at = None
+                    existing.delete_reason = ""
+                    record_event(request, actor, "document", f"Restored “{existing.title}”.")
+                if response is not None and existing.response_id is None:
+                    existing.response = response
+                result.linked.append(existing)
+                continue
+            text, pages, needs_ocr = extract_text(staged, kind.media_type)
+            key = backend.put(staged)
+            forget_on_rollback(backend, key)
+            document = Document(
+                request_id=request.id,
+                response=response,
+                title=Path(display).stem[:300] or display,
+                original_filename=display,
+                storage_backend=backend.name,
+                storage_key=key,
+                size=staged.size,
+                sha256=staged.sha256,
+                media_type=kind.media_type,
+                page_count=pages,
+                text=text,
+                needs_ocr=needs_ocr,
+                uploaded_by_id=actor.id if actor else None,
+            )
+            db.session.add(document)
+            result.stored.append(document)
+            record_event(
+                request, actor, "document",
+                f"Added “{display}” ({kind.label}, {staged.size:,} bytes)."
+                + (" It has no text layer and needs OCR." if needs_ocr else ""),
+            )  # fmt: skip
+        except Refused as error:
+            result.refused.append((display, str(error)))
+        finally:
+            staged.discard()
+    db.session.flush()
+    return result
+
+
+def forget_on_rollback(backend: Storage, key: str) -> None:
+    """Remove a stored file again if the transaction that records it is rolled back."""
+    session = db.session()
+
+    def remove(session: Session, previous_transaction: object = None) -> None:
+        backend.delete(key)
+
+    event.listen(session, "after_soft_rollback", remove, once=True)
+
+    def keep(session: Session) -> None:
+        if event.contains(session, "after_soft_rollback", remove):
+            event.remove(session, "after_soft_rollback", remove)
+
+    event.listen(session, "after_commit", keep, once=True)
+
+
+# What each kind of response does to the request.
+STATUS_AFTER = {
+    ResponseKind.ACKNOWLEDGMENT: RequestStatus.ACKNOWLEDGED,
+    ResponseKind.EXTENSION: RequestStatus.EXTENDED,
+    ResponseKind.FEE_ESTIMATE: RequestStatus.WAITING_ON_US,
+    ResponseKind.CLARIFICATION: RequestStatus.WAITING_ON_US,
+    ResponseKind.DETERMINATION: RequestStatus.RECORDS_DUE,
+    ResponseKind.PARTIAL_RELEASE: RequestStatus.PARTIALLY_FULFILLED,
+    ResponseKind.FULL_RELEASE: RequestStatus.FULFILLED,
+    ResponseKind.DENIAL: RequestStatus.DENIED,
+    ResponseKind.NO_RECORDS: RequestStatus.NO_RECORDS,
+}
+DETERMINES = {
+    ResponseKind.DETERMINATION,
+    ResponseKind.PARTIAL_RELEASE,
+    ResponseKind.FULL_RELEASE,
+    ResponseKind.DENIAL,
+    ResponseKind.NO_RECORDS,
+}
+CLOSES = {ResponseKind.FULL_RELEASE, ResponseKind.DENIAL, ResponseKind.NO_RECORDS}
+
+
+def log_response(
+    request: RecordsRequest,
+    response: AgencyResponse,
+    files: list[tuple[str | None, IO[bytes]]],
+    actor: User,
+) -> UploadResult:
+    """Record an answer, keep its files, and move the request on through its lifecycle."""
+    request_values = values_of(request)
+    kind = response.kind
+    if kind in STATUS_AFTER:
+        request_values.status = STATUS_AFTER[kind]
+    if kind in DETERMINES and request.determination_on is None:
+        request_values.determination_on = response.received_on
+    if kind in CLOSES and request.closed_on is None:
+        request_values.closed_on = response.received_on
+    if response.agency_tracking_number and not request.agency_tracking_number:
+        request_values.agency_tracking_number = response.agency_tracking_number
+    if request.received_on is None and request.sent_on is None:
+        request_values.received_on = response.received_on
+    response.request_id = request.id
+    response.created_by_id = actor.id
+    db.session.add(response)
+    db.session.flush()
+    note = (
+        f"Logged a response: {kind.label}, received {response.received_on.isoformat()} by "
+        f"{response.channel.label.lower()}."
+    )
+    if response.summary:
+        note += f" {response.summary}"
+    if response.exemptions:
+        note += f" Exemptions cited: {response.exemptions}"
+    update_request(request, request_values, actor, note)
+    return store_files(request, files, actor, response)
+
+
+def delete_document(document: Document, actor: User, reason: str) -> None:
+    """Take a document out of the archive; the row, its event and the reason stay."""
+    if not reason.strip():
+        raise ValueError("Say why the document is deleted.")
+    document.deleted_at = utcnow()
+    document.deleted_by_id = actor.id
+    document.delete_reason = reason.strip()
+    request = db.session.get(RecordsRequest, document.request_id)
+    if request is not None:
+        record_event(request, actor, "document", f"Deleted “{document.title}”: {reason.strip()}")
+    db.session.flush()
+
+
+def read_chunks(document: Document) -> Iterator[bytes]:
+    """The stored bytes in pieces; the file is opened now, while the app is at hand."""
+    handle = storage().open(document.storage_key)
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(1024 * 256):
+                yield chunk
+
+    return chunks()
+
+
+def document_dates(document: Document) -> str:
+    return document.document_date.isoformat() if document.document_date else ""

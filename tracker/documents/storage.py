@@ -1,0 +1,114 @@
+"""Where document bytes live: a small interface with a local-disk backend.
+
+Keys are generated, never taken from a filename. Writes go to a temporary
+file first and are renamed into place whole, so a key either holds a complete
+file or does not exist.
+"""
+
+import hashlib
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Protocol
+
+CHUNK = 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """The upload passed the size cap; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file received in full into a temporary place, with its size and digest."""
+
+    path: Path
+    size: int
+    sha256: str
+    head: bytes
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class Storage(Protocol):
+    name: str
+
+    def put(self, staged: Staged) -> str:
+        """Store a staged file whole under a new key and return the key."""
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self) -> Iterator[str]: ...
+
+
+def new_key() -> str:
+    token = secrets.token_hex(16)
+    return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+def stage(stream: IO[bytes], folder: Path, limit: int) -> Staged:
+    """Copy a stream to a temporary file in chunks, hashing on the way; flat memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"larger than the {limit // (1024 * 1024)} MB limit")
+                if len(head) < 8192:
+                    head += chunk[: 8192 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Staged(path=path, size=size, sha256=digest.hexdigest(), head=head)
+
+
+class LocalStorage:
+    """Files under a folder of the instance, at paths made from their keys."""
+
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        parts = key.split("/")
+        if len(parts) != 3 or not all(p.isalnum() for p in parts):
+            raise KeyError(key)
+        return self.root.joinpath(*parts)
+
+    def put(self, staged: Staged) -> str:
+        key = new_key()
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        return key
+
+    def open(self, key: str) -> BinaryIO:
+        return self.path(key).open("rb")
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def keys(self) -> Iterator[str]:
+        for path in sorted(self.root.glob("*/*/*")):
+            if path.is_file() and not path.name.startswith("."):
+                yield "/".join(path.relative_to(self.root).parts)
