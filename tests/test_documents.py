@@ -1,0 +1,271 @@
+"""Responses and documents: what agencies send back is logged, checked and kept safely."""
+
+import io
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import blank_pdf, csrf_token, post_form
+from tracker.auth.models import Role
+from tracker.documents.models import AgencyResponse, Document
+from tracker.documents.services import store_files
+from tracker.extensions import db
+from tracker.requests.models import RequestEvent, RequestStatus
+
+
+def docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def ods_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return buffer.getvalue()
+
+
+def plain_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "hello")
+    return buffer.getvalue()
+
+
+ACCEPTED = {
+    "release.pdf": (blank_pdf(), "application/pdf"),
+    "photo.png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png"),
+    "scan.jpg": (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg"),
+    "memo.docx": (
+        docx_bytes(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    "data.ods": (ods_bytes(), "application/vnd.oasis.opendocument.spreadsheet"),
+    "bundle.zip": (plain_zip(), "application/zip"),
+    "log.csv": (b"date,count\n2024-01-01,3\n2024-01-02,5\n", "text/csv"),
+    "notes.txt": (b"The clerk called back on Tuesday.\n", "text/plain"),
+    "reply.eml": (
+        b"From: clerk@lapd.example\nTo: ana@example.org\nSubject: Your request\n\nAttached.\n",
+        "message/rfc822",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_each_accepted_type_is_recognised_by_its_content(app, make_request, make_user, name):
+    data, media_type = ACCEPTED[name]
+    record = make_request()
+    # The name says nothing: the type comes from the bytes.
+    result = store_files(record, [("upload.bin", io.BytesIO(data))], make_user())
+    db.session.commit()
+    assert result.refused == []
+    assert result.stored[0].media_type == media_type
+    assert result.stored[0].original_filename == "upload.bin"
+
+
+HOSTILE = {
+    "page.pdf": b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+    "script.pdf": b"  <script>fetch('/admin')</script>",
+    "image.png": b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+    "binary.pdf": b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 100,
+    "empty.txt": b"",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_active_or_unknown_content_is_refused_whatever_its_name(app, make_request, name):
+    record = make_request()
+    result = store_files(record, [(name, io.BytesIO(HOSTILE[name]))], None)
+    db.session.commit()
+    assert result.stored == [] and len(result.refused) == 1
+    assert db.session.scalar(select(db.func.count(Document.id))) == 0
+    folder = Path(app.instance_path) / "documents"
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+
+
+def test_a_polyglot_pdf_is_kept_as_a_pdf_and_never_served_as_html(client, auth, make_user,
+                                                                  make_request):  # fmt: skip
+    user = make_user(Role.ADVOCATE)
+    record = make_request(created_by=user)
+    polyglot = blank_pdf() + b"<html><script>alert(1)</script></html>"
+    document = store_files(record, [("x.html", io.BytesIO(polyglot))], user).stored[0]
+    db.session.commit()
+    auth.login(user)
+    response = client.get(f"/documents/{document.id}/download")
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.data == polyglot
+
+
+def test_path_traversal_names_are_kept_for_display_only(app, make_request):
+    record = make_request()
+    document = store_files(
+        record, [("../../etc/passwd\x00.pdf", io.BytesIO(blank_pdf()))], None
+    ).stored[0]
+    db.session.commit()
+    assert document.original_filename == "passwd.pdf"
+    assert ".." not in document.storage_key and "passwd" not in document.storage_key
+    stored = Path(app.instance_path) / "documents" / document.storage_key
+    assert stored.read_bytes() == blank_pdf()
+
+
+def test_the_size_cap_refuses_with_a_message_and_keeps_nothing(make_app, make_request, tmp_path):
+    app = make_app(MAX_UPLOAD_MB=1)
+    with app.app_context():
+        record = make_request()
+        big = b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10)
+        result = store_files(record, [("big.pdf", io.BytesIO(big))], None)
+        db.session.commit()
+        assert result.refused == [("big.pdf", "It is larger than the 1 MB limit.")]
+        assert db.session.scalar(select(db.func.count(Document.id))) == 0
+
+
+class Interrupted(io.RawIOBase):
+    """A stream that breaks off halfway, like a dropped connection."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.sent > 3 * 1024 * 1024:
+            raise ConnectionResetError("the client went away")
+        data = b"%PDF-1.4\n" + b"0" * (len(buffer) - 9) if self.sent == 0 else b"0" * len(buffer)
+        buffer[: len(data)] = data
+        self.sent += len(data)
+        return len(data)
+
+
+def test_an_interrupted_upload_leaves_no_row_and_no_file(app, make_request):
+    record = make_request()
+    with pytest.raises(ConnectionResetError):
+        store_files(record, [("half.pdf", io.BufferedReader(Interrupted()))], None)
+    db.session.rollback()
+    assert db.session.scalar(select(db.func.count(Document.id))) == 0
+    folder = Path(app.instance_path) / "documents"
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+
+
+def test_a_failed_transaction_removes_the_stored_file(app, make_request):
+    record = make_request()
+    store_files(record, [("a.pdf", io.BytesIO(blank_pdf()))], None)
+    folder = Path(app.instance_path) / "documents"
+    assert len([p for p in folder.rglob("*") if p.is_file()]) == 1
+    db.session.rollback()
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+
+
+def test_the_same_file_twice_is_linked_not_stored_twice(app, make_request):
+    record = make_request()
+    first = store_files(record, [("a.pdf", io.BytesIO(blank_pdf()))], None)
+    db.session.commit()
+    second = store_files(record, [("copy.pdf", io.BytesIO(blank_pdf()))], None)
+    db.session.commit()
+    assert second.stored == [] and second.linked == first.stored
+    assert db.session.scalar(select(db.func.count(Document.id))) == 1
+
+
+def test_logging_a_partial_release_moves_the_request_and_keeps_its_files(
+    client, auth, make_user, make_request
+):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT,
+                          received_on=date(2026, 11, 17))  # fmt: skip
+    auth.login(advocate)
+    token = csrf_token(client, f"/requests/{record.reference}/responses/new")
+    response = client.post(
+        f"/requests/{record.reference}/responses/new",
+        data={
+            "csrf_token": token, "kind": "partial_release", "received_on": "2026-12-01",
+            "channel": "email", "agency_tracking_number": "P0042", "summary": "First batch.",
+            "files": [(io.BytesIO(blank_pdf()), "batch1.pdf"),
+                      (io.BytesIO(b"date,count\n1,2\n3,4\n"), "counts.csv")],
+        },
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.status == RequestStatus.PARTIALLY_FULFILLED
+    assert record.determination_on == date(2026, 12, 1)
+    assert record.agency_tracking_number == "P0042"
+    logged = db.session.scalars(select(AgencyResponse)).one()
+    assert [d.original_filename for d in logged.documents] == ["batch1.pdf", "counts.csv"]
+    notes = [e.note for e in db.session.scalars(select(RequestEvent))]
+    assert any("Logged a response: Partial release" in n for n in notes)
+    assert any("Added “batch1.pdf”" in n for n in notes)
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert "batch1" in page and "counts" in page
+
+
+def test_a_viewer_downloads_but_cannot_delete(client, auth, make_user, make_request):
+    record = make_request()
+    document = store_files(record, [("a.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
+    db.session.commit()
+    auth.login(make_user(Role.VIEWER))
+    assert client.get(f"/documents/{document.id}/download").data == blank_pdf()
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "Delete the document" not in page
+    token = csrf_token(client)
+    response = client.post(f"/documents/{document.id}/delete",
+                           data={"csrf_token": token, "reason": "mine"})  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_staff_delete_with_a_reason_and_the_event_stays(client, auth, make_user, make_request):
+    record = make_request()
+    document = store_files(record, [("a.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
+    db.session.commit()
+    auth.login(make_user(Role.STAFF))
+    response = post_form(client, f"/documents/{document.id}/delete", {"reason": "Wrong request"},
+                         token_from=f"/documents/{document.id}")  # fmt: skip
+    assert response.status_code == 302
+    db.session.refresh(document)
+    assert document.deleted_at is not None and document.delete_reason == "Wrong request"
+    assert client.get(f"/documents/{document.id}/download").status_code == 404
+    notes = [e.note for e in db.session.scalars(select(RequestEvent))]
+    assert "Deleted “a”: Wrong request" in notes
+
+
+def test_the_zip_has_every_file_and_an_index(client, auth, make_user, make_request):
+    record = make_request()
+    store_files(record, [("a.pdf", io.BytesIO(blank_pdf())),
+                         ("b.txt", io.BytesIO(b"plain words\n"))], None)  # fmt: skip
+    db.session.commit()
+    auth.login(make_user(Role.VIEWER))
+    response = client.get(f"/requests/{record.reference}/documents.zip")
+    assert response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert sorted(archive.namelist()) == ["a.pdf", "b.txt", "index.csv"]
+    index = archive.read("index.csv").decode()
+    assert "filename,title,document_date,uploaded_at,sha256,size" in index
+    document = db.session.scalars(select(Document).where(Document.title == "a")).one()
+    assert document.sha256 in index
+    assert archive.read("a.pdf") == blank_pdf()
+
+
+def test_pdf_text_and_pages_are_extracted(app, make_request):
+    from tracker.letters.pdf import letters_pdf
+
+    html = (
+        "<html><body><p>First page word.</p>"
+        "<p style='break-before: page'>Zanzibar.</p></body></html>"
+    )
+    record = make_request()
+    document = store_files(record, [("two.pdf", io.BytesIO(letters_pdf([html])))], None).stored[0]
+    db.session.commit()
+    assert document.page_count == 2
+    assert "Zanzibar" in document.text.split("\f")[1]
+    assert not document.needs_ocr
+    scanned = store_files(record, [("scan.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
+    assert scanned.needs_ocr
