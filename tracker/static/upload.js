@@ -1,0 +1,30 @@
+// Drag-and-drop onto file inputs. Without JavaScript the plain file input works
+// the same way; this only lets files be dropped onto the form as well.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[enctype='multipart/form-data']").forEach(function (form) {
+    var input = form.querySelector("input[type='file']");
+    if (!input || typeof DataTransfer === "undefined") { return; }
+    var hint = document.createElement("p");
+    hint.className = "hint drop-hint";
+    hint.textContent = "You can also drop files here.";
+    input.insertAdjacentElement("afterend", hint);
+    ["dragenter", "dragover"].forEach(function (name) {
+      form.addEventListener(name, function (event) {
+        event.preventDefault();
+        form.classList.add("dropping");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      form.addEventListener(name, function () { form.classList.remove("dropping"); });
+    });
+    form.addEventListener("drop", function (event) {
+      event.preventDefault();
+      var files = new DataTransfer();
+      Array.prototype.forEach.call(input.files, function (file) { files.items.add(file); });
+      Array.prototype.forEach.call(event.dataTransfer.files, function (file) { files.items.add(file); });
+      input.files = files.files;
+      hint.textContent = input.files.length + " file(s) chosen.";
+    });
+  });
+})();
