@@ -1,8 +1,7 @@
-import re
-
 """Headers on every response, error pages that reveal nothing, settings that keep secrets."""
 
 import os
+import re
 import stat
 
 import pytest
