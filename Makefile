@@ -53,6 +53,7 @@ test: lint typecheck test-sqlite test-postgresql
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/letters.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/upload.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,9 @@ class UploadResult:
 def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool]:
     """Text, page count, and whether it needs OCR."""
     if media_type == "application/pdf":
+        if not pdf_has_an_end(staged.path):
+            # Not a complete PDF: reading it would mean scanning every byte for nothing.
+            return "", None, False
         try:
             reader = PdfReader(staged.path)
             pages = [page.extract_text() or "" for page in reader.pages]
@@ -79,6 +82,13 @@ def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool
                     continue
         return "\n".join(parts)[:TEXT_LIMIT], None, False
     return "", None, False
+
+
+def pdf_has_an_end(path: Path) -> bool:
+    """A readable PDF ends with %%EOF in its last kilobytes."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        return b"%%EOF" in handle.read()
 
 
 def record_event(request: RecordsRequest, actor: User | None, kind: str, note: str) -> None:
