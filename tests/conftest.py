@@ -339,5 +339,6 @@ def world(app, make_user, make_agency, make_request):
             "deadlines.log_extension": {"reference": record.reference},
             "deadlines.draft_follow_up": {"reference": record.reference},
             "deadlines.feed": {"token": "no-such-token"},
+            "search.results": {"q": "reports"},
         },
     }

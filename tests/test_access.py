@@ -89,6 +89,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("deadlines.renew_feed", "POST"): ALL,
     ("deadlines.revoke_feed", "POST"): ALL,
     ("deadlines.feed", "GET"): PUBLIC,
+    ("search.results", "GET"): ALL,
 }
 
 

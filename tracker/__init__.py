@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         models,  # noqa: F401  (every model, for Alembic)
         organizations,
         requests,
+        search,
         security,
         views,
     )
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(letters.bp)
     app.register_blueprint(deadlines.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(search.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -11,9 +11,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tracker.auth.models import Role, User
 from tracker.deadlines import cli as deadline_commands
+from tracker.documents import cli as document_commands
 from tracker.extensions import db
 from tracker.letters.cli import letters
 from tracker.requests.cli import requests_cli
+from tracker.search.cli import search_command
 
 
 def register_commands(app: Flask) -> None:
@@ -22,7 +24,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(letters)
     app.cli.add_command(requests_cli)
+    app.cli.add_command(search_command)
     deadline_commands.register(app)
+    document_commands.register(app)
 
 
 @click.command()
