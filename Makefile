@@ -54,6 +54,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/letters.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/upload.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
