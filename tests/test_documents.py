@@ -1,6 +1,7 @@
 """Responses and documents: what agencies send back is logged, checked and kept safely."""
 
 import io
+import os
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -269,3 +270,19 @@ def test_pdf_text_and_pages_are_extracted(app, make_request):
     assert not document.needs_ocr
     scanned = store_files(record, [("scan.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
     assert scanned.needs_ocr
+
+
+def test_a_scan_is_read_by_ocrmypdf_when_it_is_installed(app, make_request, tmp_path, monkeypatch):
+    # A stand-in for OCRmyPDF that answers as the real one does: text in the sidecar.
+    program = tmp_path / "bin" / "ocrmypdf"
+    program.parent.mkdir()
+    program.write_text(
+        "#!/bin/sh\n"
+        'while [ "$1" != "--sidecar" ]; do shift; done\n'
+        'printf "Recognised words from the scan" > "$2"\n'
+    )
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{program.parent}:{os.environ['PATH']}")
+    document = store_files(make_request(), [("scan.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
+    assert document.text == "Recognised words from the scan"
+    assert not document.needs_ocr

@@ -7,6 +7,9 @@ transaction. If the transaction fails, the stored file is removed again.
 
 import email
 import email.policy
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from tracker.requests.services import update_request, values_of
 from tracker.sqltypes import utcnow
 
 TEXT_LIMIT = 5_000_000
+OCR_SECONDS = 600
 
 
 def storage() -> Storage:
@@ -66,6 +70,8 @@ def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool
         except (PdfReadError, ValueError, KeyError, TypeError, OSError):
             return "", None, False
         text = "\f".join(pages)
+        if not text.strip():
+            text = ocr_text(staged.path)
         return text[:TEXT_LIMIT], len(pages), not text.strip()
     if media_type in ("text/plain", "text/csv"):
         with staged.path.open("rb") as handle:
@@ -82,6 +88,25 @@ def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool
                     continue
         return "\n".join(parts)[:TEXT_LIMIT], None, False
     return "", None, False
+
+
+def ocr_text(path: Path) -> str:
+    """The text OCRmyPDF reads from a scanned PDF, when it is installed; else nothing."""
+    program = shutil.which("ocrmypdf")
+    if program is None:
+        return ""
+    with tempfile.TemporaryDirectory() as folder:
+        sidecar = Path(folder) / "text.txt"
+        try:
+            subprocess.run(  # noqa: S603  (a fixed program on files we created)
+                [program, "--quiet", "--skip-text", "--sidecar", str(sidecar), str(path),
+                 str(Path(folder) / "out.pdf")],
+                check=True, capture_output=True, timeout=OCR_SECONDS,
+            )  # fmt: skip
+        except (subprocess.SubprocessError, OSError):
+            current_app.logger.warning("OCR failed for an upload; it stays flagged")
+            return ""
+        return sidecar.read_text("utf-8", "replace") if sidecar.exists() else ""
 
 
 def pdf_has_an_end(path: Path) -> bool:
