@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.deadlines.models import DayKind
+from tracker.text import strip
 
 
 class CalculatorForm(FlaskForm):
@@ -30,7 +31,7 @@ class CalendarDayForm(FlaskForm):
         "Why",
         validators=[DataRequired(message="Say why, e.g. the City observes Cesar Chavez Day "
                                          "on Monday."), Length(max=500)],
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[strip],
     )  # fmt: skip
     submit = SubmitField("Save the day")
 

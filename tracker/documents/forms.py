@@ -12,10 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker.documents.models import Disposition, ResponseChannel, ResponseKind
-
-
-def strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+from tracker.text import strip
 
 
 class ResponseForm(FlaskForm):

@@ -3,6 +3,7 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.requests.models import RequestStatus
+from tracker.text import strip
 
 
 def optional_id(value: object) -> int | None:
@@ -66,10 +67,6 @@ class RequestForm(FlaskForm):
     def validate_agency(self, field: SelectField) -> None:
         if field.data is None:
             raise ValidationError("Choose the agency the request goes to.")
-
-
-def strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
 
 
 class NoteForm(FlaskForm):
