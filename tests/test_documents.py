@@ -286,3 +286,21 @@ def test_a_scan_is_read_by_ocrmypdf_when_it_is_installed(app, make_request, tmp_
     document = store_files(make_request(), [("scan.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
     assert document.text == "Recognised words from the scan"
     assert not document.needs_ocr
+
+
+def test_a_zip_shows_its_listing_and_nothing_is_unpacked(client, auth, make_user, make_request):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("minutes/2024-01.pdf", "x" * 10)
+        # Highly compressible: a bomb if anyone unpacked it, a line in the listing here.
+        archive.writestr("huge.txt", b"\0" * (20 * 1024 * 1024))
+    record = make_request()
+    document = store_files(record, [("usb.zip", io.BytesIO(buffer.getvalue()))], None).stored[0]
+    db.session.commit()
+    assert document.text == "minutes/2024-01.pdf\t10\nhuge.txt\t20971520"
+    auth.login(make_user(Role.VIEWER))
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "minutes/2024-01.pdf" in page and "20,971,520" in page
+    files = [p for p in (Path(client.application.instance_path) / "documents").rglob("*")
+             if p.is_file()]  # fmt: skip
+    assert len(files) == 1
