@@ -212,3 +212,14 @@ def test_seeding_brings_stored_deadlines_up_to_date(app, runner, make_request, m
     assert "Deadlines: 1 open requests had a due date to update." in result.output
     db.session.refresh(record)
     assert record.due_on == date(2026, 11, 30)
+
+
+def test_moving_a_request_to_an_agency_under_another_law_moves_its_deadline(
+    app, make_request, make_agency
+):
+    record = make_request(agency=make_agency(law="ca-cpra"), received_on=date(2026, 11, 2))
+    assert record.due_on == date(2026, 11, 12)
+    record.agency = make_agency(law="us-foia")
+    db.session.commit()
+    # 20 working days, skipping Veterans Day and Thanksgiving.
+    assert db.session.scalar(select(RecordsRequest.due_on)) == date(2026, 12, 2)

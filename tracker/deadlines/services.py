@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from tracker.agencies.models import Agency
@@ -101,12 +101,31 @@ def _note_deadline_inputs(session: Session, flush_context: Any, instances: Any) 
     requests, agencies = pending
     for obj in [*session.new, *session.dirty, *session.deleted]:
         if isinstance(obj, RecordsRequest) and obj not in session.deleted:
-            if session.is_modified(obj):
+            if obj in session.new or changed(obj, REQUEST_INPUTS):
                 requests.add(obj)
         elif isinstance(obj, AgencyCalendarDay):
             agencies.add(obj.agency_id)
-        elif isinstance(obj, Agency) and session.is_modified(obj):
+        elif isinstance(obj, Agency) and changed(obj, ("law",)):
             agencies.add(obj.id)
+
+
+# What a due date is computed from; edits to anything else leave it alone.
+REQUEST_INPUTS = (
+    "received_on",
+    "sent_on",
+    "agency_id",
+    "agency",
+    "extension_notice_on",
+    "extension_claimed_on",
+    "extension_written",
+    "determination_on",
+    "records_promised_on",
+)
+
+
+def changed(obj: object, names: tuple[str, ...]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 @event.listens_for(Session, "after_flush_postexec")
