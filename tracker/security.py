@@ -85,8 +85,3 @@ def init_security(app: Flask) -> None:
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-
-def forbid_unless(condition: bool) -> None:
-    if not condition:
-        abort(403)

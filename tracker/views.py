@@ -8,7 +8,6 @@ from flask import Flask
 from flask_login import current_user
 
 from tracker.auth.forms import LogoutForm
-from tracker.auth.models import Role
 
 LOCAL_ZONE = ZoneInfo("America/Los_Angeles")
 
@@ -33,7 +32,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
-        return {
-            "logout_form": LogoutForm() if current_user.is_authenticated else None,
-            "Role": Role,
-        }
+        return {"logout_form": LogoutForm() if current_user.is_authenticated else None}

@@ -42,7 +42,3 @@ class Agency(Model):
     def law_name(self) -> str:
         law = all_laws().get(self.law)
         return law.name if law else self.law
-
-    @property
-    def address_lines(self) -> list[str]:
-        return [line for line in self.mailing_address.splitlines() if line.strip()]

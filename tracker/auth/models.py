@@ -83,9 +83,6 @@ class User(UserMixin, Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN

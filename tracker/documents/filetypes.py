@@ -24,10 +24,6 @@ class FileType:
     label: str
     extension: str
 
-    @property
-    def previews_inline(self) -> bool:
-        return self.media_type == "application/pdf" or self.media_type.startswith("image/")
-
 
 class Refused(ValueError):
     """A file of a kind the archive does not take, with a message for the user."""

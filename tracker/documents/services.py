@@ -299,7 +299,3 @@ def read_chunks(document: Document) -> Iterator[bytes]:
                 yield chunk
 
     return chunks()
-
-
-def document_dates(document: Document) -> str:
-    return document.document_date.isoformat() if document.document_date else ""

@@ -1,9 +1,8 @@
 """A letter as one HTML document, the single input to printing."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
-from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
@@ -68,7 +67,6 @@ class LetterParts:
     recipient: Recipient
     letter_date: date
     agency_tracking_number: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _layout = Environment(autoescape=True, undefined=StrictUndefined).from_string(

@@ -159,9 +159,6 @@ class Library:
         except KeyError:
             raise LetterError(f"No letter template {slug!r}.") from None
 
-    def by_kind(self, kind: str) -> list[LetterTemplate]:
-        return sorted((t for t in self.templates.values() if t.kind == kind), key=lambda t: t.title)
-
 
 # Rendering -------------------------------------------------------------------
 
