@@ -3,6 +3,8 @@
 import os
 import re
 import stat
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -127,3 +129,14 @@ def test_sqlite_runs_with_wal_a_busy_timeout_and_foreign_keys(app):
 )
 def test_only_local_paths_are_safe_redirects(target, safe):
     assert is_safe_redirect(target) is safe
+
+
+def test_today_can_be_fixed_for_demos_and_browser_tests(make_app):
+    from tracker.letters.services import local_today
+
+    with make_app(TODAY="2026-12-01").app_context():
+        assert local_today() == date(2026, 12, 1)
+    with make_app().app_context():
+        assert local_today() == datetime.now(ZoneInfo("America/Los_Angeles")).date()
+    with pytest.raises(ValueError, match="TRACKER_TODAY must be a date as YYYY-MM-DD"):
+        make_app(TODAY="next tuesday")

@@ -4,6 +4,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,23 @@ def configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if overrides:
         app.config.from_mapping(overrides)
 
+    if app.config.get("TODAY"):
+        app.config["TODAY"] = fixed_today(app.config["TODAY"])
+
     url = app.config.get("DATABASE_URL") or default_database_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+
+def fixed_today(value: Any) -> date:
+    """``TRACKER_TODAY``: the day the tracker takes for today, for tests and demos."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"TRACKER_TODAY must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def default_database_url(instance_path: str) -> str:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from tracker import PROJECT_ROOT
@@ -49,6 +49,10 @@ def library() -> Library:
 
 
 def local_today() -> date:
+    """Today in Los Angeles, or the day ``TRACKER_TODAY`` fixes (for tests and demos)."""
+    fixed = current_app.config.get("TODAY") if has_app_context() else None
+    if isinstance(fixed, date):
+        return fixed
     return datetime.now(LOCAL_ZONE).date()
 
 

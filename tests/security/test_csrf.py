@@ -4,7 +4,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from tests.test_access import ACCESS
+from tests.security.test_access import ACCESS
 from tests.test_agencies import agency_form
 from tracker.agencies.models import Agency
 from tracker.auth.models import LoginAttempt, Role, User
