@@ -1,10 +1,13 @@
 """Signing in and out, the first-run setup, and one's own password."""
 
-from flask import Blueprint, Flask, redirect, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, Flask, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from tracker.auth.models import User
 from tracker.extensions import db, login_manager
+from tracker.sqltypes import utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -17,7 +20,21 @@ def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(pk))
     if user is None or not user.active or user.session_token != token:
         return None
+    # The signed cookie must also name a session that is still open on the server.
+    from tracker.auth.services import live_session
+
+    record = live_session(session.get("sid"), user)
+    if record is None:
+        return None
+    now = utcnow()
+    if now - record.last_seen_at > LAST_SEEN_PRECISION:
+        record.last_seen_at = now
+        db.session.commit()
     return user
+
+
+# How stale a session's "last seen" may get before a request writes it again.
+LAST_SEEN_PRECISION = timedelta(minutes=5)
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
-"""Accounts, roles and the sign-in record used for throttling."""
+"""Accounts, roles, signed-in sessions and the sign-in record used for throttling."""
 
+import hashlib
 import secrets
 from datetime import datetime
 from enum import StrEnum
@@ -107,3 +108,21 @@ class LoginAttempt(Model):
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     succeeded: Mapped[bool]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+def session_digest(token: str) -> str:
+    """What is kept of a session's secret: its SHA-256, so the table alone opens nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserSession(Model):
+    """One signed-in browser. Signing out revokes it, so a copy of its cookie is worthless."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,13 +4,15 @@ from werkzeug.wrappers import Response
 
 from tracker.auth import bp
 from tracker.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, SetupForm
-from tracker.auth.models import Role
+from tracker.auth.models import Role, User
 from tracker.auth.services import (
     AccountError,
     authenticate,
     change_password,
+    close_session,
     create_user,
     login_retry_minutes,
+    open_session,
     record_login_attempt,
     users_exist,
 )
@@ -18,9 +20,12 @@ from tracker.extensions import db
 from tracker.security import is_safe_redirect
 
 
-def start_session(user: object) -> None:
-    # A fresh session on every sign-in, so a planted session id is worthless.
+def start_session(user: User) -> None:
+    # A fresh session on every sign-in, so a planted session id is worthless; it is
+    # recorded on the server, so that signing out can end it for good.
     session.clear()
+    session["sid"] = open_session(user)
+    db.session.commit()
     login_user(user)
     session.permanent = True
 
@@ -79,6 +84,8 @@ def logout() -> Response:
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
+    close_session(session.get("sid"))
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

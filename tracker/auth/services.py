@@ -9,7 +9,14 @@ from flask import current_app, g
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from tracker.auth.models import LoginAttempt, Role, User, new_session_token
+from tracker.auth.models import (
+    LoginAttempt,
+    Role,
+    User,
+    UserSession,
+    new_session_token,
+    session_digest,
+)
 from tracker.extensions import db
 from tracker.sqltypes import utcnow
 
@@ -67,6 +74,7 @@ def update_user(user: User, *, name: str, role: Role, active: bool, actor: User)
     if user.role != role or user.active != active:
         # A changed role or a deactivation takes effect at once, everywhere.
         user.session_token = new_session_token()
+        revoke_sessions(user)
     user.name = name.strip() or user.email
     user.role = role
     user.active = active
@@ -80,7 +88,65 @@ def change_password(user: User, current: str, new: str) -> None:
     if problem:
         raise AccountError(problem)
     user.set_password(new)
+    revoke_sessions(user)
     db.session.flush()
+
+
+def open_session(user: User) -> str:
+    """Record a new signed-in session for ``user``; the secret returned goes in its cookie."""
+    now = utcnow()
+    token = new_session_token()
+    db.session.add(
+        UserSession(
+            token_digest=session_digest(token), user_id=user.id, created_at=now, last_seen_at=now
+        )
+    )
+    # Sessions revoked or idle for a month are of no further use.
+    db.session.execute(
+        db.delete(UserSession).where(UserSession.last_seen_at < now - timedelta(days=30))
+    )
+    db.session.flush()
+    return token
+
+
+def live_session(token: object, user: User, now: datetime | None = None) -> UserSession | None:
+    """The session ``token`` names, if it is ``user``'s, not revoked and not idle too long."""
+    if not isinstance(token, str) or not token:
+        return None
+    record = db.session.scalar(
+        select(UserSession).where(UserSession.token_digest == session_digest(token))
+    )
+    now = now or utcnow()
+    if (
+        record is None
+        or record.user_id != user.id
+        or record.revoked_at is not None
+        or record.last_seen_at < now - current_app.permanent_session_lifetime
+    ):
+        return None
+    return record
+
+
+def close_session(token: object) -> None:
+    """Revoke the one session ``token`` names (signing out)."""
+    if isinstance(token, str) and token:
+        db.session.execute(
+            db.update(UserSession)
+            .where(
+                UserSession.token_digest == session_digest(token),
+                UserSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+
+
+def revoke_sessions(user: User) -> None:
+    """Revoke every session of ``user`` (a new password, a new role, a deactivation)."""
+    db.session.execute(
+        db.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def login_retry_minutes(email: str, remote_addr: str, now: datetime | None = None) -> int | None:
