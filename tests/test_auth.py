@@ -1,14 +1,10 @@
 """Signing in and out, throttling, redirects after sign-in, and one's own password."""
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import PASSWORD, csrf_token, post_form
-from tracker.auth.models import LoginAttempt, Role
+from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.sqltypes import utcnow
 
 
 def test_a_member_signs_in_and_out(client, auth, make_user):
@@ -46,41 +42,6 @@ def test_signing_out_needs_a_post_with_the_form_token(client, auth, make_user):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
     assert client.get("/requests").status_code == 200
-
-
-def test_repeated_failures_throttle_the_account_even_for_the_right_password(
-    app, client, auth, make_user
-):
-    user = make_user()
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    for _ in range(limit):
-        assert auth.login(user, "wrong password").status_code == 401
-    response = auth.login(user)
-    assert response.status_code == 429
-    assert "Too many failed sign-in attempts. Try again in 15 minutes." in response.get_data(
-        as_text=True
-    )
-    assert client.get("/requests").status_code == 302
-
-
-def test_the_throttle_lifts_when_the_window_has_passed(app, auth, make_user):
-    user = make_user()
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    for _ in range(limit):
-        auth.login(user, "wrong password")
-    earlier = utcnow() - timedelta(minutes=app.config["LOGIN_THROTTLE_MINUTES"] + 1)
-    for attempt in db.session.scalars(select(LoginAttempt)):
-        attempt.attempted_at = earlier
-    db.session.commit()
-    assert auth.login(user).status_code == 302
-
-
-def test_many_failures_from_one_address_throttle_every_account(app, auth, make_user):
-    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
-    victims = [make_user() for _ in range(3)]
-    for victim in victims:
-        auth.login(victim, "wrong password")
-    assert auth.login(make_user()).status_code == 429
 
 
 @pytest.mark.parametrize(

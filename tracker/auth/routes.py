@@ -59,10 +59,7 @@ def login() -> Response | tuple[str, int] | str:
         address = request.remote_addr or "unknown"
         wait = login_retry_minutes(form.email.data, address)
         if wait is not None:
-            form.form_errors.append(
-                f"Too many failed sign-in attempts. Try again in {wait} minute"
-                f"{'s' if wait != 1 else ''}."
-            )
+            form.form_errors.append(f"Too many failed sign-in attempts. {try_again_in(wait)}")
             return render_template("auth/login.html", form=form), 429
         user = authenticate(form.email.data, form.password.data)
         record_login_attempt(form.email.data, address, user, succeeded=user is not None)
@@ -73,6 +70,10 @@ def login() -> Response | tuple[str, int] | str:
         form.form_errors.append("That email and password do not match an active account.")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
+
+
+def try_again_in(wait: int) -> str:
+    return f"Try again in {wait} minute{'s' if wait != 1 else ''}."
 
 
 def safe_next(target: str | None) -> str:
@@ -94,14 +95,24 @@ def logout() -> Response:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def password() -> Response | str:
+def password() -> Response | str | tuple[str, int]:
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # Wrong current passwords count as failed sign-ins, so that a session left
+        # open cannot be used to guess the password any faster than the sign-in page.
+        address = request.remote_addr or "unknown"
+        wait = login_retry_minutes(current_user.email, address)
+        if wait is not None:
+            form.form_errors.append(f"Too many wrong passwords. {try_again_in(wait)}")
+            return render_template("auth/password.html", form=form), 429
         try:
             change_password(current_user, form.current.data, form.password.data)
         except AccountError as error:
             field = form.current if "current" in str(error) else form.password
             field.errors.append(str(error))
+            if field is form.current:
+                record_login_attempt(current_user.email, address, current_user, succeeded=False)
+                db.session.commit()
         else:
             db.session.commit()
             # The new password signed out every other session; keep this one.
