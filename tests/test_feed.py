@@ -1,7 +1,7 @@
 """Each person's calendar feed: a secret address their calendar app reads without signing in."""
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from icalendar import Calendar
 
@@ -127,20 +127,3 @@ def test_an_unknown_token_is_not_found(client, make_user):
 def test_changing_the_feed_needs_the_form_token(client, auth, make_user):
     auth.login(make_user(Role.STAFF))
     assert client.post(f"{SETTINGS}/renew").status_code == 400
-
-
-def test_a_title_cannot_add_properties_to_the_feed(client, auth, make_user, make_request):
-    user = make_user(Role.ADVOCATE)
-    record = make_request(
-        user, title="Reports\r\nATTENDEE:mailto:evil@example.org\nX-EVIL:1",
-        status=RequestStatus.SENT, received_on=date.today() - timedelta(days=3),
-    )  # fmt: skip
-    auth.login(user)
-    response = client.get(turn_on(client))
-    [event] = events(response).values()
-    assert "ATTENDEE" not in event
-    assert "X-EVIL" not in event
-    assert "ATTENDEE:mailto:evil@example.org" in str(event["summary"])
-    lines = response.get_data(as_text=True).split("\r\n")
-    assert not any(line.startswith(("ATTENDEE", "X-EVIL")) for line in lines)
-    assert str(event["uid"]) == f"{record.reference}-due@records-tracker"

@@ -1,6 +1,7 @@
 """Each person's calendar feed of deadlines, behind a secret address they can renew or revoke."""
 
 import secrets
+import unicodedata
 from datetime import date, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, url_for
@@ -68,14 +69,25 @@ def feed_requests(session: Session, user: User) -> list[RecordsRequest]:
     )
 
 
+def calendar_text(text: str) -> str:
+    """Text as iCalendar allows it (RFC 5545 3.3.11): line breaks, which icalendar escapes,
+    and no other control character, which a lenient reader could take for a new line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        "\n" if unicodedata.category(c) in ("Zl", "Zp") else c
+        for c in text
+        if c in "\n\t" or unicodedata.category(c) != "Cc"
+    )
+
+
 def all_day_event(uid: str, day: date, summary: str, description: str, url: str) -> Event:
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", utcnow())
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
-    event.add("summary", summary)
-    event.add("description", description)
+    event.add("summary", calendar_text(summary))
+    event.add("description", calendar_text(description))
     event.add("url", url)
     event.add("transp", "TRANSPARENT")
     return event
