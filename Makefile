@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ postgres-binaries:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql-15 >/dev/null; }
 
+# Debian's Chromium, for the browser tests (Playwright drives it; it downloads no browser).
+chromium:
+	@[ -x /usr/bin/chromium ] || [ -n "$$TRACKER_CHROMIUM" ] || { \
+	    echo "Installing Chromium (Debian's chromium) for the browser tests..."; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -41,10 +48,10 @@ typecheck: $(VENV)/.installed-test
 PYTEST = $(BIN)/pytest $(PYTEST_ARGS) --db $(1) || { status=$$?; \
   [ $$status -ne 5 ] || echo "pytest collected no tests on $(1)" >&2; exit $$status; }
 
-test-sqlite: $(VENV)/.installed-test
+test-sqlite: $(VENV)/.installed-test chromium
 	$(call PYTEST,sqlite)
 
-test-postgresql: $(VENV)/.installed-test postgres-binaries
+test-postgresql: $(VENV)/.installed-test postgres-binaries chromium
 	$(call PYTEST,postgresql)
 
 test: lint typecheck test-sqlite test-postgresql

@@ -1,0 +1,311 @@
+"""The three users' journeys, end to end, in Chromium, as a person would take them.
+
+The steps run in order and share one server and database per mode (desktop,
+phone, JavaScript off). The server starts on Monday Nov 9, 2026; before the
+staff member's morning it restarts on Tuesday Nov 17, 2026.
+"""
+
+import re
+from datetime import date
+
+import pytest
+from icalendar import Calendar
+from playwright.sync_api import Download, Page, expect
+from pypdf import PdfReader
+
+from tests.e2e.accessibility import check_page
+from tests.e2e.conftest import Browsing, LiveTracker
+
+pytestmark = pytest.mark.journey
+
+FIRST_DAY = date(2026, 11, 9)
+LATER = date(2026, 11, 17)
+TEAM = {
+    "admin": ("Ada Admin", "ada@coalition.example", "admin"),
+    "advocate": ("Alma Advocate", "alma@coalition.example", "Advocate"),
+    "staff": ("Sam Staff", "sam@coalition.example", "Staff"),
+    "viewer": ("Vera Viewer", "vera@coalition.example", "Viewer"),
+}
+PASSWORDS = {who: f"{who} has a long passphrase 2026" for who in TEAM}
+TITLE = "Commission reports on ICE collaboration requests"
+# A word that appears only inside the second released PDF.
+RARE_WORD = "quetzalcoatlus"
+
+
+class Journey:
+    """What the steps learn and pass on: references, addresses."""
+
+    references: dict[str, str]
+    feed_url: str
+
+
+@pytest.fixture(scope="module")
+def journey(live: LiveTracker) -> Journey:
+    live.start(FIRST_DAY)
+    state = Journey()
+    state.references = {}
+    return state
+
+
+def sign_in(page: Page, who: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(TEAM[who][1])
+    page.get_by_label("Password").fill(PASSWORDS[who])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def pdf_text(download: Download) -> str:
+    reader = PdfReader(download.path())
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def released_pdf(*paragraphs: str) -> bytes:
+    """A PDF with a real text layer, as an agency's release would have."""
+    from weasyprint import HTML
+
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return HTML(string=f"<html><body>{body}</body></html>").write_pdf()
+
+
+def test_first_run_creates_the_admin_who_adds_the_team(
+    people: Browsing, journey: Journey, mode: str
+) -> None:
+    page = people.page("admin")
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Set up Records Tracker")).to_be_visible()
+    check_page(page, mode, "first-run setup")
+    name, email, _ = TEAM["admin"]
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("New password", exact=True).fill(PASSWORDS["admin"])
+    page.get_by_label("Repeat the new password").fill(PASSWORDS["admin"])
+    page.get_by_role("button", name="Create the admin account").click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    check_page(page, mode, "users")
+
+    for who in ("advocate", "staff", "viewer"):
+        name, email, role = TEAM[who]
+        page.get_by_role("link", name="Add a user").click()
+        check_page(page, mode, "add a user")
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label(re.compile(f"^{role}:")).check()
+        page.get_by_label("Initial password").fill(PASSWORDS[who])
+        page.get_by_role("button", name="Add user").click()
+        expect(page.get_by_role("link", name=name)).to_be_visible()
+
+    # The setup page is gone for good.
+    assert page.goto("/setup").status == 404
+
+
+def test_the_advocate_drafts_one_request_to_two_agencies_and_sends_both(
+    people: Browsing, journey: Journey, mode: str
+) -> None:
+    page = people.page("advocate")
+    sign_in(page, "advocate")
+    check_page(page, mode, "home")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Letters").click()
+    check_page(page, mode, "letters")
+    page.get_by_role("link", name="Police Commission reports on ICE/CBP/HSI requests").click()
+    check_page(page, mode, "letter template")
+    page.get_by_role("link", name=re.compile("^Draft")).first.click()
+
+    page.get_by_label("Title").fill(TITLE)
+    page.get_by_label("Los Angeles Police Department", exact=False).first.check()
+    page.get_by_label("Board of Police Commissioners", exact=False).first.check()
+    page.get_by_label("Records from").fill("2024-01-01")
+    page.get_by_label("Records to").fill("2026-10-31")
+    page.get_by_label("Your name", exact=False).first.fill(TEAM["advocate"][0])
+    page.get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("region", name="Preview")
+    expect(preview).to_contain_text("California Public Records Act")
+    expect(preview).to_contain_text("January 1, 2024")
+    check_page(page, mode, "letter draft with preview")
+    page.get_by_role("button", name="Save").click()
+    saved = re.compile(r"Saved the draft: LA-2026-\d{4}, LA-2026-\d{4}")
+    expect(page.get_by_text(saved)).to_be_visible()
+    check_page(page, mode, "request")
+
+    first = page.locator(".reference").inner_text().strip()
+    siblings = page.get_by_text("Drafted together with")
+    other = re.search(r"LA-2026-\d{4}", siblings.inner_text().replace(first, ""))
+    assert other, siblings.inner_text()
+    references = sorted([first, other.group(0)])
+
+    for reference in references:
+        page.goto(f"/requests/{reference}")
+        agency = page.locator("dt:text-is('Agency') + dd").inner_text()
+        key = "commission" if "Commission" in agency else "lapd"
+        journey.references[key] = reference
+        page.get_by_role("link", name="Police Commission reports on ICE/CBP/HSI requests").click()
+        page.get_by_role("button", name="Finalize").click()
+        expect(page.get_by_text("The letter is final and ready to send.")).to_be_visible()
+    assert set(journey.references) == {"lapd", "commission"}
+
+    page.goto(f"/requests/{journey.references['lapd']}")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Print all 2 letters as one PDF").click()
+    text = pdf_text(download.value)
+    for reference in references:
+        assert f"Reference {reference}" in text
+    assert "Los Angeles Police Department" in text
+    assert "Board of Police Commissioners" in text
+    assert "Page 1 of" in text
+
+    # LAPD's letter went by email last Monday; the Commission's by mail today.
+    for key, sent_on, channel in (("lapd", "2026-11-02", "Email"), ("commission", "", "Mail")):
+        page.goto(f"/requests/{journey.references[key]}")
+        page.get_by_role("link", name="Police Commission reports on ICE/CBP/HSI requests").click()
+        check_page(page, mode, "final letter")
+        if sent_on:
+            page.get_by_label("Sent on").fill(sent_on)
+        page.get_by_label("How it was sent").select_option(label=channel)
+        page.get_by_role("button", name="Mark sent").click()
+        expect(page.get_by_text(re.compile("^Marked sent on"))).to_be_visible()
+
+    page.goto(f"/requests/{journey.references['lapd']}")
+    expect(page.get_by_text("Determination due Thu Nov 12, 2026.")).to_be_visible()
+
+
+def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
+    people: Browsing, live: LiveTracker, journey: Journey, mode: str
+) -> None:
+    live.restart(LATER)
+    lapd, commission = journey.references["lapd"], journey.references["commission"]
+    page = people.page("staff")
+    sign_in(page, "staff")
+    nav(page, "Due & overdue")
+    expect(page.get_by_text("As of Tue Nov 17, 2026.")).to_be_visible()
+    check_page(page, mode, "due and overdue")
+    overdue = page.get_by_role("row").filter(has_text=lapd)
+    expect(overdue).to_contain_text("No determination 5 days after the Nov 12 deadline.")
+    expect(page.get_by_role("row").filter(has_text=commission)).to_have_count(0)
+
+    page.get_by_role("link", name=re.compile("^Due in the next 7 days")).click()
+    due_soon = page.get_by_role("row").filter(has_text=commission)
+    expect(due_soon).to_contain_text(re.compile(r"Determination due in \d days? \(Nov \d+\)"))
+
+    # Take the overdue one, then chase it.
+    page.get_by_role("link", name=re.compile("^Overdue")).click()
+    overdue.get_by_role("link", name=lapd).click()
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Assignee").select_option(label=TEAM["staff"][0])
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("dt:text-is('Assignee') + dd")).to_have_text(TEAM["staff"][0])
+
+    nav(page, "Due & overdue")
+    overdue.get_by_role("link", name="Draft follow-up").click()
+    expect(page.get_by_label("Date of the original request")).to_have_value("2026-11-02")
+    expect(page.get_by_label("Deadline that was missed")).to_have_value("2026-11-12")
+    check_page(page, mode, "follow-up draft")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved the draft letter.")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    text = " ".join(pdf_text(download.value).split())
+    assert "Overdue Public Records Act request of November 2, 2026" in text
+    assert "That deadline was November 12, 2026, and it has passed." in text
+    assert f"Reference {lapd}" in text
+
+    page.get_by_role("link", name=TEAM["staff"][0]).click()
+    page.get_by_role("link", name="Calendar feed of your deadlines").click()
+    page.get_by_role("button", name="Turn the feed on").click()
+    feed_url = page.get_by_label("Your feed address").input_value()
+    check_page(page, mode, "calendar feed")
+    feed = page.request.get(feed_url)
+    assert feed.ok and feed.headers["content-type"].startswith("text/calendar")
+    events = {
+        str(event["SUMMARY"]): event.decoded("DTSTART")
+        for event in Calendar.from_ical(feed.body()).walk("VEVENT")
+    }
+    due = [day for summary, day in events.items() if lapd in summary]
+    assert due == [date(2026, 11, 12)], events
+
+
+def test_the_advocate_logs_a_partial_release_and_finds_a_word_inside_it(
+    people: Browsing, journey: Journey, mode: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    commission = journey.references["commission"]
+    folder = tmp_path_factory.mktemp("release")
+    cover = folder / "cover-letter.pdf"
+    cover.write_bytes(released_pdf("Enclosed are the records located so far."))
+    memo = folder / "commission-memo.pdf"
+    memo.write_bytes(
+        released_pdf("Memo to the Board of Police Commissioners.", f"Code name {RARE_WORD}.")
+    )
+
+    page = people.page("advocate")
+    page.goto(f"/requests/{commission}")
+    page.get_by_role("link", name="Log a response").click()
+    check_page(page, mode, "log a response")
+    page.get_by_label("What the agency sent").select_option(label="Partial release")
+    page.get_by_label("Received on").fill("2026-11-16")
+    page.get_by_label("Summary").fill("First installment: a cover letter and one memo.")
+    page.get_by_label("Files").set_input_files([cover, memo])
+    page.get_by_role("button", name="Log the response").click()
+    documents = page.get_by_role("table", name="Documents")
+    expect(documents.get_by_role("row")).to_have_count(3)
+    expect(page.get_by_text("Partial release").first).to_be_visible()
+
+    page.get_by_role("search").get_by_label("Search").fill(RARE_WORD)
+    page.get_by_role("search").get_by_role("button", name="Go").click()
+    check_page(page, mode, "search results")
+    results = page.get_by_role("main")
+    expect(results).to_contain_text(RARE_WORD)
+    expect(results.get_by_role("link", name="commission-memo", exact=True)).to_be_visible()
+    expect(results.get_by_role("link", name="cover-letter", exact=True)).to_have_count(0)
+    results.get_by_role("link", name="commission-memo", exact=True).click()
+    expect(page.get_by_role("heading", name="commission-memo", exact=True)).to_be_visible()
+    check_page(page, mode, "document")
+
+
+def test_the_viewer_reads_everything_and_can_change_nothing(
+    people: Browsing, journey: Journey, mode: str
+) -> None:
+    page = people.page("viewer")
+    sign_in(page, "viewer")
+    nav(page, "Requests")
+    check_page(page, mode, "requests")
+    for key, reference in journey.references.items():
+        page.get_by_role("link", name=reference).click()
+        expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+        assert_read_only(page)
+        page.get_by_role("table").first.get_by_role("link").first.click()
+        expect(page.get_by_role("link", name="Download PDF")).to_be_visible()
+        assert_read_only(page)
+        page.go_back()
+        if key == "commission":
+            page.get_by_role("link", name="commission-memo", exact=True).click()
+            expect(page.get_by_role("link", name=re.compile("^Download"))).to_be_visible()
+            assert_read_only(page)
+        nav(page, "Requests")
+
+    nav(page, "Due & overdue")
+    expect(page.get_by_role("row").filter(has_text=journey.references["lapd"])).to_have_count(1)
+    expect(page.get_by_role("link", name="Draft follow-up")).to_have_count(0)
+    assert_read_only(page)
+    for name in ("Letters", "Agencies", "Organizations"):
+        nav(page, name)
+        assert_read_only(page)
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin")
+    ).to_have_count(0)
+
+    # Typing an editor's address by hand is refused too.
+    answer = page.goto(f"/requests/{journey.references['lapd']}/edit")
+    assert answer is not None and answer.status == 403
+
+
+def assert_read_only(page: Page) -> None:
+    """Nothing on the page changes anything, except signing out and searching."""
+    forms = page.locator("form[method=post], form[method=POST]")
+    actions = [forms.nth(i).get_attribute("action") for i in range(forms.count())]
+    assert actions == ["/logout"], f"{page.url} offers {actions}"
+    for name in ("Edit", "Draft a letter", "Log a response", "Add", "Delete", "Finalize"):
+        expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
