@@ -66,7 +66,19 @@ def is_safe_redirect(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def link_args() -> dict[str, str]:
+    """The query string to carry into links back to the same page (pagers, tabs).
+
+    ``url_for`` takes arguments that start with ``_`` as its own options
+    (``_external``, ``_scheme``, ``_anchor``, ``_method``): those never come from
+    the address bar, where they could make a link point elsewhere or fail to build.
+    """
+    return {key: value for key, value in request.args.items() if not key.startswith("_")}
+
+
 def init_security(app: Flask) -> None:
+    app.jinja_env.globals["link_args"] = link_args
+
     @app.before_request
     def require_login() -> Response | None:
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:

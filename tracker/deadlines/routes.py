@@ -35,7 +35,7 @@ from tracker.laws import all_laws
 from tracker.letters.services import library, local_today
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
 from tracker.requests.services import can_edit, find_by_reference, update_request, values_of
-from tracker.security import roles_required
+from tracker.security import link_args, roles_required
 
 CSV_COLUMNS = (
     "reference", "title", "agency", "assignee", "status", "due_on", "days", "reason",
@@ -84,7 +84,7 @@ def dashboard() -> str | Response:
         counts[section],
     )  # fmt: skip
     rows = rows_for(db.session(), page.items, today)
-    args = request.args.to_dict()
+    args = link_args()
     return render_template(
         "deadlines/dashboard.html",
         today=today,
