@@ -36,6 +36,7 @@ from tracker.letters.services import library, local_today
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
 from tracker.requests.services import can_edit, find_by_reference, update_request, values_of
 from tracker.security import link_args, roles_required
+from tracker.text import spreadsheet_safe
 
 CSV_COLUMNS = (
     "reference", "title", "agency", "assignee", "status", "due_on", "days", "reason",
@@ -111,14 +112,6 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
         "organization": [(str(o.id), o.name) for o in organizations],
         "status": [(s.value, s.label) for s in RequestStatus],
     }
-
-
-def spreadsheet_safe(value: object) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
 
 
 def csv_line(values: list[object]) -> str:

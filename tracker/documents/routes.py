@@ -33,6 +33,7 @@ from tracker.extensions import db
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.requests.services import can_edit, find_by_reference
 from tracker.security import roles_required
+from tracker.text import spreadsheet_safe
 
 EDITORS = (Role.ADMIN, Role.STAFF, Role.ADVOCATE)
 INLINE = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")
@@ -229,11 +230,11 @@ def download_zip(reference: str) -> Response:
             with archive.open(name, "w", force_zip64=True) as entry:
                 for chunk in read_chunks(document):
                     entry.write(chunk)
-            writer.writerow([
+            writer.writerow([spreadsheet_safe(cell) for cell in [
                 name, document.title,
                 document.document_date.isoformat() if document.document_date else "",
                 document.uploaded_at.isoformat(), document.sha256, document.size,
-            ])  # fmt: skip
+            ]])  # fmt: skip
         archive.writestr("index.csv", index.getvalue())
     size = spool.tell()
     spool.seek(0)
