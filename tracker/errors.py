@@ -1,6 +1,6 @@
 """Error pages that say what went wrong for the user and nothing about the server."""
 
-from flask import Flask, render_template
+from flask import Flask, Response, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -35,8 +35,13 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
-        return render_error(error.code or 500)
+    def http_error(error: HTTPException) -> Response:
+        response = make_response(render_error(error.code or 500))
+        # Keep what the error says beside its body, e.g. the Allow header of a 405.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> tuple[str, int]:
