@@ -47,8 +47,9 @@ def journey(live: LiveTracker) -> Journey:
     return state
 
 
-def sign_in(page: Page, who: str) -> None:
+def sign_in(page: Page, who: str, mode: str) -> None:
     page.goto("/login")
+    check_page(page, mode, "sign in")
     page.get_by_label("Email").fill(TEAM[who][1])
     page.get_by_label("Password").fill(PASSWORDS[who])
     page.get_by_role("button", name="Sign in").click()
@@ -107,7 +108,7 @@ def test_the_advocate_drafts_one_request_to_two_agencies_and_sends_both(
     people: Browsing, journey: Journey, mode: str
 ) -> None:
     page = people.page("advocate")
-    sign_in(page, "advocate")
+    sign_in(page, "advocate", mode)
     check_page(page, mode, "home")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Letters").click()
     check_page(page, mode, "letters")
@@ -178,7 +179,7 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     live.restart(LATER)
     lapd, commission = journey.references["lapd"], journey.references["commission"]
     page = people.page("staff")
-    sign_in(page, "staff")
+    sign_in(page, "staff", mode)
     nav(page, "Due & overdue")
     expect(page.get_by_text("As of Tue Nov 17, 2026.")).to_be_visible()
     check_page(page, mode, "due and overdue")
@@ -194,6 +195,7 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     page.get_by_role("link", name=re.compile("^Overdue")).click()
     overdue.get_by_role("link", name=lapd).click()
     page.get_by_role("link", name="Edit").click()
+    check_page(page, mode, "edit a request")
     page.get_by_label("Assignee").select_option(label=TEAM["staff"][0])
     page.get_by_role("button", name="Save").click()
     expect(page.locator("dt:text-is('Assignee') + dd")).to_have_text(TEAM["staff"][0])
@@ -212,8 +214,8 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     assert "That deadline was November 12, 2026, and it has passed." in text
     assert f"Reference {lapd}" in text
 
-    page.get_by_role("link", name=TEAM["staff"][0]).click()
-    page.get_by_role("link", name="Calendar feed of your deadlines").click()
+    nav(page, "Due & overdue")
+    page.get_by_role("link", name="Your deadlines in your calendar").click()
     page.get_by_role("button", name="Turn the feed on").click()
     feed_url = page.get_by_label("Your feed address").input_value()
     check_page(page, mode, "calendar feed")
@@ -268,7 +270,7 @@ def test_the_viewer_reads_everything_and_can_change_nothing(
     people: Browsing, journey: Journey, mode: str
 ) -> None:
     page = people.page("viewer")
-    sign_in(page, "viewer")
+    sign_in(page, "viewer", mode)
     nav(page, "Requests")
     check_page(page, mode, "requests")
     for key, reference in journey.references.items():
@@ -291,7 +293,14 @@ def test_the_viewer_reads_everything_and_can_change_nothing(
     assert_read_only(page)
     for name in ("Letters", "Agencies", "Organizations"):
         nav(page, name)
+        check_page(page, mode, name)
         assert_read_only(page)
+    nav(page, "Agencies")
+    page.get_by_role("link", name=re.compile(r"^Los Angeles Police Department")).click()
+    check_page(page, mode, "agency")
+    assert_read_only(page)
+    page.get_by_role("contentinfo").get_by_role("link", name="Deadline calculator").click()
+    check_page(page, mode, "deadline calculator")
     expect(
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin")
     ).to_have_count(0)
