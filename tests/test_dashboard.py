@@ -60,7 +60,7 @@ def test_each_request_lands_in_its_section_with_its_reason(client, auth, board):
     found, page = section(client, "overdue")
     assert found == {"Overdue one"}
     assert "No determination 14 days after the Nov 30 deadline." in page
-    assert "Next follow-up" in page and "Draft follow-up" in page
+    assert "Follow-up due now (since Tue Dec 1, 2026)" in page and "Draft follow-up" in page
     assert section(client, "due_soon")[0] == {"Due soon one"}
     found, page = section(client, "past_promised")
     assert found == {"Promised one"}

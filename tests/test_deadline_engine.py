@@ -730,9 +730,10 @@ def test_complete_records_clear_the_promised_flag():
 def test_follow_ups_come_fourteen_days_after_the_last_one_sent():
     deadlines = due_nov_30_2026()
 
-    assert stand(deadlines, D(2026, 12, 1)).next_follow_up_on == D(2026, 12, 1)
+    first = stand(deadlines, D(2026, 12, 1))
+    assert first.next_follow_up_on == D(2026, 12, 1) and first.follow_up_due_now
     after_one = stand(deadlines, D(2026, 12, 3), follow_ups_sent=(D(2026, 12, 1),))
-    assert after_one.next_follow_up_on == D(2026, 12, 15)
+    assert after_one.next_follow_up_on == D(2026, 12, 15) and not after_one.follow_up_due_now
     after_two = stand(deadlines, D(2026, 12, 20), follow_ups_sent=(D(2026, 12, 15), D(2026, 12, 1)))
     assert after_two.next_follow_up_on == D(2026, 12, 29)
 

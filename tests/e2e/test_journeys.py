@@ -185,6 +185,7 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     check_page(page, mode, "due and overdue")
     overdue = page.get_by_role("row").filter(has_text=lapd)
     expect(overdue).to_contain_text("No determination 5 days after the Nov 12 deadline.")
+    expect(overdue).to_contain_text("Follow-up due now (since Fri Nov 13, 2026)")
     expect(page.get_by_role("row").filter(has_text=commission)).to_have_count(0)
 
     page.get_by_role("link", name=re.compile("^Due in the next 7 days")).click()

@@ -202,6 +202,7 @@ class Standing:
     waiting_on_us: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
     next_follow_up_on: date | None = None
+    follow_up_due_now: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -260,4 +261,5 @@ def standing(
         past_promised_days=promised_days,
         reasons=tuple(reasons),
         next_follow_up_on=next_follow_up,
+        follow_up_due_now=next_follow_up is not None and next_follow_up <= today,
     )
