@@ -228,6 +228,9 @@ def stage(app, client, auth, make_user):
     }
 
 
+SNIPPET = "\"><img src=x onerror=alert(1)>' onmouseover='alert"
+
+
 def pages(stage: dict[str, Any]) -> dict[str, list[str]]:
     """Each page that shows the stored values, and the values it must show."""
     record, agency = stage["record"], stage["agency"]
@@ -243,7 +246,8 @@ def pages(stage: dict[str, Any]) -> dict[str, list[str]]:
         f"/agencies/{agency.id}/edit": [AGENCY, SHORT, ADDRESS],
         f"/agencies/{agency.id}/calendar": [AGENCY, SHORT],
         "/due?section=overdue": [TITLE, AGENCY, SHORT, PERSON],
-        "/search?q=alert": [TITLE, AGENCY, FIELD, NOTE, SUMMARY],
+        # Snippets are cut around the matches (and PostgreSQL drops what looks like a tag).
+        "/search?q=alert": [TITLE, AGENCY, "Field ", "Note ", "Summary ", SNIPPET],
         letter: [AGENCY, ADDRESS, TRACKING, FIELD, BODY, DETAILS, PERSON],
         f"{letter}/edit": [AGENCY, FIELD, DETAILS, PERSON],
         f"/documents/{stage['document'].id}": [FILE],
