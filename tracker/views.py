@@ -32,4 +32,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
-        return {"logout_form": LogoutForm() if current_user.is_authenticated else None}
+        # Only shown, never filled in from this request: reading its body here would
+        # raise again on an error page for a body that could not be read (too large, cut off).
+        form = LogoutForm(formdata=None) if current_user.is_authenticated else None
+        return {"logout_form": form}

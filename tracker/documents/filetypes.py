@@ -6,11 +6,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# Text that a browser could run is refused, whatever it is called.
-ACTIVE_TEXT = re.compile(
-    rb"^\s*(<!doctype\s+html|<html|<head|<body|<script|<svg|<\?xml|<iframe|<object|<embed)",
-    re.IGNORECASE,
-)
+# Text that a browser could run is refused, whatever it is called: anything that opens
+# with markup (a tag, a comment, a doctype, an XML declaration), and scripts (a #! line).
+ACTIVE_TEXT = re.compile(rb"^\s*(<[a-z!?/]|#!)", re.IGNORECASE)
 MAIL_HEADER = re.compile(
     rb"^(Return-Path|Received|From|To|Subject|Date|Message-ID|MIME-Version|Delivered-To|"
     rb"X-[A-Za-z-]+):[ \t]",
@@ -92,7 +90,9 @@ def zip_kind(path: Path) -> FileType:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             if "mimetype" in names:
-                declared = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+                # Only its first bytes: unpacking all of a hostile "mimetype" could take gigabytes.
+                with archive.open("mimetype") as entry:
+                    declared = entry.read(100).decode("ascii", "replace").strip()
                 if declared in OPEN_DOCUMENT:
                     return OPEN_DOCUMENT[declared]
             if "[Content_Types].xml" in names:

@@ -184,7 +184,8 @@ def store_files(
                 sha256=staged.sha256,
                 media_type=kind.media_type,
                 page_count=pages,
-                text=text,
+                # A NUL past the sniffed head (or from a PDF's fonts): no database text takes it.
+                text=text.replace("\x00", ""),
                 needs_ocr=needs_ocr,
                 uploaded_by_id=actor.id if actor else None,
             )
