@@ -121,7 +121,9 @@ def stream_document(document: Document, inline: bool) -> Response:
         f"{disposition}; filename*=UTF-8''{quote_name(document.original_filename)}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; frame-ancestors 'none'; sandbox"
+    )
     return response
 
 
