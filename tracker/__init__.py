@@ -20,6 +20,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings (tests pass theirs here)."""
     from tracker.config import configure
+    from tracker.inputs import IdConverter, PathPart, TrackerRequest
 
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("TRACKER_INSTANCE_PATH")
     app = Flask(
@@ -29,6 +30,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(PACKAGE_ROOT / "static"),
     )
     configure(app, config)
+    # Before any route is added: an id too large for its column, or a part of an address
+    # with a NUL in it, is "not found"; query strings and forms are read without NUL.
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PathPart
+    app.request_class = TrackerRequest
 
     db.init_app(app)
     migrate.init_app(

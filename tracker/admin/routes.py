@@ -7,6 +7,7 @@ from tracker.admin.forms import EditUserForm, NewUserForm
 from tracker.auth.models import Role, User
 from tracker.auth.services import AccountError, create_user, password_problem, update_user
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.security import roles_required
 
 
@@ -15,6 +16,7 @@ from tracker.security import roles_required
 def list_users() -> str:
     page = db.paginate(
         db.select(User).order_by(User.active.desc(), User.name),
+        page=request.args.get("page", 1, type=whole_number),
         per_page=50,
         error_out=False,
     )

@@ -7,6 +7,7 @@ from tracker.agencies.models import Agency
 from tracker.agencies.services import EDITABLE_FIELDS, AgencyError, create_agency, update_agency
 from tracker.auth.models import Role
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.laws import all_laws
 from tracker.security import roles_required
 from tracker.text import contains_text
@@ -25,7 +26,9 @@ def list_agencies() -> str:
         )
     if law in all_laws():
         statement = statement.where(Agency.law == law)
-    page = db.paginate(statement, per_page=25, error_out=False)
+    page = db.paginate(
+        statement, page=request.args.get("page", 1, type=whole_number), per_page=25, error_out=False
+    )
     return render_template(
         "agencies/list.html",
         page=page,

@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     SelectChoice,
     SelectField,
     StringField,
@@ -11,6 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.deadlines.models import DayKind
+from tracker.inputs import DateField
 from tracker.text import strip
 
 

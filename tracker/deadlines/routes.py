@@ -31,6 +31,7 @@ from tracker.deadlines.forms import CalculatorForm, CalendarDayForm, ExtensionFo
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import calendar_for
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.laws import all_laws
 from tracker.letters.services import library, local_today
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
@@ -49,14 +50,12 @@ def filters_from_args() -> Filters:
     assignee = args.get("assignee", "")
     status = args.get("status", "")
     return Filters(
-        agency_id=args.get("agency", type=int),
+        agency_id=args.get("agency", type=whole_number),
         assignee_id=current_user.id
         if assignee == "me"
-        else int(assignee)
-        if assignee.isdigit()
-        else None,
+        else args.get("assignee", type=whole_number),
         unassigned=assignee == "none",
-        organization_id=args.get("organization", type=int),
+        organization_id=args.get("organization", type=whole_number),
         status=RequestStatus(status) if status in RequestStatus.__members__.values() else None,
         tag=args.get("tag", "").strip(),
     )
@@ -79,9 +78,9 @@ def dashboard() -> str | Response:
     if request.args.get("format") == "csv":
         return export_csv(section, today, filters, sort)
     counts = section_counts(today, filters)
-    per_page = min(max(request.args.get("per_page", 25, type=int), 10), 100)
+    per_page = min(max(request.args.get("per_page", 25, type=whole_number), 10), 100)
     page = section_page(
-        section, today, filters, sort, request.args.get("page", 1, type=int), per_page,
+        section, today, filters, sort, request.args.get("page", 1, type=whole_number), per_page,
         counts[section],
     )  # fmt: skip
     rows = rows_for(db.session(), page.items, today)
@@ -189,7 +188,7 @@ def calculator() -> str:
 @bp.get("/agencies/<int:agency_id>/calendar")
 def agency_calendar(agency_id: int) -> str:
     agency = db.get_or_404(Agency, agency_id)
-    year = request.args.get("year", type=int) or today_for_request().year
+    year = request.args.get("year", type=whole_number) or today_for_request().year
     year = min(max(year, 1990), 2100)
     calendar = calendar_for(db.session(), agency)
     law = all_laws()[agency.law]

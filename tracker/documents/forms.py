@@ -2,7 +2,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DateField,
     SelectChoice,
     SelectField,
     StringField,
@@ -12,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker.documents.models import Disposition, ResponseChannel, ResponseKind
+from tracker.inputs import DateField
 from tracker.text import strip
 
 

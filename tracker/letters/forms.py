@@ -7,7 +7,6 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     EmailField,
     Field,
@@ -22,6 +21,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from tracker.inputs import DateField
 from tracker.letters.document import Sender
 from tracker.letters.library import FieldSpec, LetterTemplate
 from tracker.letters.models import Channel

@@ -10,6 +10,7 @@ from wtforms import SelectChoice
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.laws import all_laws
 from tracker.letters import bp
 from tracker.letters.document import Sender
@@ -149,12 +150,14 @@ def new_requests(slug: str) -> BaseResponse | str:
         *(SelectChoice(str(o.id), o.name) for o in organizations),
     ]
     if request.method == "GET":
-        organization = db.session.get(Organization, request.args.get("organization", type=int) or 0)
+        organization = db.session.get(
+            Organization, request.args.get("organization", type=whole_number) or 0
+        )
         form.title.data = template.title
         form.organization.data = str(organization.id) if organization else ""
         form.fill_sender(remembered_sender(current_user, organization))
         fill_values(form, template, prefilled_values(template, None))
-        wanted = request.args.getlist("agency", type=int)
+        wanted = request.args.getlist("agency", type=whole_number)
         form.agencies.data = wanted
     preview: Preview | None = None
     if form.validate_on_submit():
@@ -375,7 +378,7 @@ def letter_pdf(reference: str, letter_id: int) -> Response:
 def print_letters() -> BaseResponse:
     """One PDF of the latest letter of each chosen request (or of a whole group)."""
     references = request.args.getlist("ref")
-    group_id = request.args.get("group", type=int)
+    group_id = request.args.get("group", type=whole_number)
     statement = select(RecordsRequest)
     if group_id:
         statement = statement.where(RecordsRequest.group_id == group_id)

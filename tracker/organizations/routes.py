@@ -1,8 +1,9 @@
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tracker.auth.models import Role
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.organizations import bp
 from tracker.organizations.forms import OrganizationForm
 from tracker.requests.models import Organization
@@ -24,7 +25,12 @@ def name_taken(name: str, organization: Organization | None) -> bool:
 
 @bp.get("")
 def list_organizations() -> str:
-    page = db.paginate(db.select(Organization).order_by(Organization.name), error_out=False)
+    page = db.paginate(
+        db.select(Organization).order_by(Organization.name),
+        page=request.args.get("page", 1, type=whole_number),
+        per_page=20,
+        error_out=False,
+    )
     return render_template("organizations/list.html", page=page)
 
 

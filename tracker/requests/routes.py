@@ -11,6 +11,7 @@ from wtforms import BooleanField, SelectChoice, SubmitField
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.requests import bp
 from tracker.requests.forms import NoteForm, RequestForm
 from tracker.requests.importing import (
@@ -118,7 +119,7 @@ def list_requests() -> str:
                 RecordsRequest.agency_tracking_number,
             )
         )
-    agency_id = args.get("agency", type=int)
+    agency_id = args.get("agency", type=whole_number)
     if agency_id:
         statement = statement.where(RecordsRequest.agency_id == agency_id)
     status = args.get("status", "")
@@ -129,9 +130,11 @@ def list_requests() -> str:
         statement = statement.where(RecordsRequest.assignee_id == current_user.id)
     elif assignee == "none":
         statement = statement.where(RecordsRequest.assignee_id.is_(None))
-    elif assignee.isdigit():
-        statement = statement.where(RecordsRequest.assignee_id == int(assignee))
-    page = db.paginate(statement, per_page=25, error_out=False)
+    elif (assignee_id := args.get("assignee", type=whole_number)) is not None:
+        statement = statement.where(RecordsRequest.assignee_id == assignee_id)
+    page = db.paginate(
+        statement, page=args.get("page", 1, type=whole_number), per_page=25, error_out=False
+    )
     filters = {"q": text, "agency": str(agency_id or ""), "status": status, "assignee": assignee}
     return render_template(
         "requests/list.html",
@@ -155,7 +158,7 @@ def new_request() -> Response | str:
     form = build_form(None)
     if request.method == "GET":
         form.requester_name.data = current_user.name
-        form.agency.data = request.args.get("agency", type=int)
+        form.agency.data = request.args.get("agency", type=whole_number)
     if form.validate_on_submit():
         try:
             record = create_request(values_from(form), current_user)

@@ -4,6 +4,7 @@ from flask import render_template, request
 
 from tracker.agencies.models import Agency
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.search import bp
 from tracker.search.engine import KIND_LABELS, search
 
@@ -21,12 +22,12 @@ def parse_day(value: str) -> date | None:
 def results() -> str:
     args = request.args
     query = args.get("q", "").strip()
-    agency_id = args.get("agency", type=int)
+    agency_id = args.get("agency", type=whole_number)
     kind = args.get("kind", "")
     kind = kind if kind in KIND_LABELS else ""
     date_from = parse_day(args.get("from", ""))
     date_to = parse_day(args.get("to", ""))
-    page = max(args.get("page", 1, type=int), 1)
+    page = max(args.get("page", 1, type=whole_number), 1)
     # One more than a page tells whether there is a next one.
     hits = search(
         db.session(),
