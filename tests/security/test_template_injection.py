@@ -103,19 +103,21 @@ def test_a_field_value_is_data_not_template_code_or_markup(app, make_agency):
     simple_letter(app)
     template = library().get("test-simple")
     values = template.typed_values(
-        {"topic": "{{ 7*7 }} <script>alert(1)</script>", "date_from": "2024-01-01",
+        {"topic": "{{ 7*7777 }} <script>alert(1)</script>", "date_from": "2024-01-01",
          "details": "{% for x in range(3) %}loop{% endfor %}\n\n<b>bold?</b>"}
     )  # fmt: skip
     preview = compose(template, values, make_agency(), SENDER, None, LETTER_DATE, "X")
-    assert "{{ 7*7 }}" in preview.html and "49" not in preview.html
+    assert "{{ 7*7777 }}" in preview.html and "54439" not in preview.html
     assert "<script>" not in preview.html
     # In the body itself, not only in the subject line the layout prints.
     body = preview.rendered.body_html
-    assert "Records about {{ 7*7 }} &lt;script&gt;alert(1)&lt;/script&gt; from" in body
+    assert "Records about {{ 7*7777 }} &lt;script&gt;alert(1)&lt;/script&gt; from" in body
     assert "&lt;b&gt;bold?&lt;/b&gt;" in body
     printed = pdf_text(letters_pdf([preview.html]))
     text = squash(printed)
-    sentence = "please send Records about {{ 7*7 }} <script>alert(1)</script> from January 1, 2024."
+    sentence = (
+        "please send Records about {{ 7*7777 }} <script>alert(1)</script> from January 1, 2024."
+    )
     assert unspaced(sentence) in unspaced(printed)
     assert "{% for x in range(3) %}loop{% endfor %}" in text
 
