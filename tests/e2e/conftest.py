@@ -23,7 +23,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.postgres import PostgresCluster, free_port
 from tracker import PROJECT_ROOT
@@ -41,6 +48,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(os.environ.get("TRACKER_TEST_ARTIFACTS", PROJECT_ROOT / "test-artifacts"))
 TRACKER = str(Path(sys.executable).with_name("tracker"))
+# Two busy cores can make a page take seconds: wait for it rather than fail.
+expect.set_options(timeout=15_000)
 
 # How each journey is seen: a desktop browser, a phone, and a browser with
 # JavaScript turned off (every form must still work).
