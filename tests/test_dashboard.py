@@ -9,21 +9,17 @@ from tests.conftest import post_form
 from tracker.auth.models import Role
 from tracker.deadlines.models import AgencyCalendarDay
 from tracker.extensions import db
-from tracker.letters import routes as letter_routes
 from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
 
 TODAY = date(2026, 12, 14)
 
 
-@pytest.fixture(autouse=True)
-def fixed_today(monkeypatch):
-    """The board and the request page, as seen on a fixed day."""
-    from tracker.deadlines import routes
-    from tracker.requests import routes as request_routes
-
-    monkeypatch.setattr(routes, "today_for_request", lambda: TODAY)
-    monkeypatch.setattr("tracker.letters.services.local_today", lambda: TODAY)
-    assert request_routes and letter_routes
+@pytest.fixture
+def app(make_app):
+    """The board and the request page, as seen on a fixed day (``TRACKER_TODAY``)."""
+    app = make_app(TODAY=TODAY)
+    with app.app_context():
+        yield app
 
 
 @pytest.fixture

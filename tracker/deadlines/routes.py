@@ -61,13 +61,9 @@ def filters_from_args() -> Filters:
     )
 
 
-def today_for_request() -> date:
-    return local_today()
-
-
 @bp.get("/due")
 def dashboard() -> str | Response:
-    today = today_for_request()
+    today = local_today()
     section = request.args.get("section", "overdue")
     if section not in SECTIONS:
         abort(404)
@@ -188,7 +184,7 @@ def calculator() -> str:
 @bp.get("/agencies/<int:agency_id>/calendar")
 def agency_calendar(agency_id: int) -> str:
     agency = db.get_or_404(Agency, agency_id)
-    year = request.args.get("year", type=whole_number) or today_for_request().year
+    year = request.args.get("year", type=whole_number) or local_today().year
     year = min(max(year, 1990), 2100)
     calendar = calendar_for(db.session(), agency)
     law = all_laws()[agency.law]
