@@ -5,7 +5,16 @@ import io
 from collections.abc import Iterator
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -133,7 +142,9 @@ def export_csv(section: str, today: date, filters: Filters, sort: str) -> Respon
                 yield csv_line(csv_values(row))
             offset += len(batch)
 
-    response = Response(lines(), mimetype="text/csv")
+    # Under a server the body is sent after the view returns: keep the request's
+    # context (and its database session) for as long as the rows are read.
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
     name = f"{section}-{today.isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
