@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium harfbuzz-subset bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ chromium:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# HarfBuzz's subsetter, which WeasyPrint uses to embed fonts; without it WeasyPrint
+# warns on import, and the tests treat warnings as errors.
+harfbuzz-subset:
+	@ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || { \
+	    echo "Installing HarfBuzz's subsetter (Debian's libharfbuzz-subset0) for PDF fonts..."; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libharfbuzz-subset0 >/dev/null; }
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,10 +56,10 @@ typecheck: $(VENV)/.installed-test
 PYTEST = $(BIN)/pytest $(PYTEST_ARGS) --db $(1) || { status=$$?; \
   [ $$status -ne 5 ] || echo "pytest collected no tests on $(1)" >&2; exit $$status; }
 
-test-sqlite: $(VENV)/.installed-test chromium
+test-sqlite: $(VENV)/.installed-test harfbuzz-subset chromium
 	$(call PYTEST,sqlite)
 
-test-postgresql: $(VENV)/.installed-test postgres-binaries chromium
+test-postgresql: $(VENV)/.installed-test harfbuzz-subset postgres-binaries chromium
 	$(call PYTEST,postgresql)
 
 test: lint typecheck test-sqlite test-postgresql
