@@ -12,16 +12,10 @@ open are saved under ``test-artifacts/`` (or ``TRACKER_TEST_ARTIFACTS``).
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -32,7 +26,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.postgres import PostgresCluster, free_port
+from tests.live import LiveTracker, fresh_database
+from tests.postgres import PostgresCluster
 from tracker import PROJECT_ROOT
 
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
@@ -47,7 +42,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(os.environ.get("TRACKER_TEST_ARTIFACTS", PROJECT_ROOT / "test-artifacts"))
-TRACKER = str(Path(sys.executable).with_name("tracker"))
 # Two busy cores can make a page take seconds: wait for it rather than fail.
 expect.set_options(timeout=15_000)
 
@@ -63,71 +57,6 @@ MODES: dict[str, dict[str, Any]] = {
     },
     "no-js": {"viewport": {"width": 1280, "height": 900}, "java_script_enabled": False},
 }
-
-
-class LiveTracker:
-    """``tracker serve`` on a free port, with its own instance folder and database."""
-
-    def __init__(self, folder: Path, database_url: str) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-        self.env.update(
-            TRACKER_INSTANCE_PATH=str(folder / "instance"),
-            TRACKER_DATABASE_URL=database_url,
-            TRACKER_WORKERS="1",
-            TRACKER_BASE_URL=self.base_url,
-            PORT=str(self.port),
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = folder / "server.log"
-
-    def command(self, *args: str) -> str:
-        result = subprocess.run(
-            [TRACKER, *args], env=self.env, capture_output=True, text=True, timeout=300
-        )
-        assert result.returncode == 0, f"tracker {' '.join(args)} failed:\n{result.stderr}"
-        return result.stdout
-
-    def prepare(self) -> None:
-        """What ``make run`` does before serving."""
-        self.command("db", "upgrade")
-        self.command("seed")
-
-    def start(self, today: date) -> None:
-        self.env["TRACKER_TODAY"] = today.isoformat()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [TRACKER, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2):
-                    return
-            except OSError:
-                if self.process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    continue
-            raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-
-    def restart(self, today: date) -> None:
-        self.stop()
-        self.start(today)
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
 
 
 @pytest.fixture(scope="session")
@@ -147,22 +76,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
-
-
-def fresh_database(
-    backend: str, postgres: PostgresCluster | None, folder: Path, name: str
-) -> Iterator[str]:
-    if postgres is None:
-        yield f"sqlite:///{folder / 'tracker.sqlite3'}"
-        return
-    admin = postgres.url().replace("+psycopg", "")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    try:
-        yield postgres.url(name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module", params=list(MODES))

@@ -14,7 +14,8 @@ from playwright.sync_api import Download, Page, expect
 from pypdf import PdfReader
 
 from tests.e2e.accessibility import check_page
-from tests.e2e.conftest import Browsing, LiveTracker
+from tests.e2e.conftest import Browsing
+from tests.live import LiveTracker
 
 pytestmark = pytest.mark.journey
 
