@@ -5,8 +5,11 @@ phone, JavaScript off). The server starts on Monday Nov 9, 2026; before the
 staff member's morning it restarts on Tuesday Nov 17, 2026.
 """
 
+import csv
+import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -193,8 +196,29 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     due_soon = page.get_by_role("row").filter(has_text=commission)
     expect(due_soon).to_contain_text(re.compile(r"Determination due in \d days? \(Nov \d+\)"))
 
-    # Take the overdue one, then chase it.
-    page.get_by_role("link", name=re.compile("^Overdue")).click()
+    # Filter and sort that section with the page's own form, then export what it shows.
+    filters = page.get_by_role("form", name="Filters")
+    filters.get_by_label("Agency").select_option(
+        label="Los Angeles Board of Police Commissioners (Police Commission)"
+    )
+    filters.get_by_label("Sort by").select_option(label="Reference")
+    filters.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", name="Due in the next 7 days")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Sections").locator("[aria-current=page]")
+    ).to_contain_text("Due in the next 7 days")
+    expect(filters.get_by_label("Sort by")).to_have_value("reference")
+    expect(due_soon).to_have_count(1)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export this view as CSV").click()
+    assert download.value.suggested_filename == "due_soon-2026-11-17.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [(row["reference"], row["agency"]) for row in rows] == [
+        (commission, "Los Angeles Board of Police Commissioners (Police Commission)")
+    ]
+
+    # Take the overdue one, then chase it: the tabs keep the filters, the main link does not.
+    nav(page, "Due & overdue")
     overdue.get_by_role("link", name=lapd).click()
     page.get_by_role("link", name="Edit").click()
     check_page(page, mode, "edit a request")
