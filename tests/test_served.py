@@ -194,6 +194,11 @@ def test_downloads_zip_letters_and_feed_arrive_whole(served: Served) -> None:
         body = crawler.session.get(urljoin(crawler.base_url, pdf), timeout=60).content
         assert ref in "".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
 
+    html, _ = page(crawler, f"/requests/{sent}")
+    combined = crawler.session.get(link_named(html, crawler.base_url, "Print all 2"), timeout=60)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(combined.content)).pages)
+    assert sent in text and draft in text
+
     html, _ = page(crawler, "/account/calendar-feed")
     address = re.search(r'id="feed-url" value="([^"]+)"', html)
     assert address
