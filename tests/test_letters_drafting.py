@@ -374,3 +374,47 @@ def test_a_follow_up_refuses_a_missed_deadline_before_the_request_or_still_to_co
     assert 'value="2026-12-12"' in page and "Nothing." in page
     assert db.session.scalars(select(Letter)).all() == []
     assert post_form(client, path, {**data, "f_missed_deadline": "2026-11-16"}).status_code == 302
+
+
+def a_final_letter(client, make_agency):
+    post_form(client, "/letters/test-simple/draft", draft_data([make_agency().id],
+                                                               save="Save draft"))  # fmt: skip
+    record = db.session.scalars(select(RecordsRequest)).one()
+    base = f"/requests/{record.reference}/letters/{record.initial_letter.id}"
+    assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302
+    return record, base
+
+
+def test_marking_sent_on_a_day_after_today_is_refused_at_the_date_and_keeps_it(
+    app, client, auth, make_user, make_agency
+):
+    app.config["TODAY"] = date(2026, 11, 20)
+    simple_letter(app)
+    auth.login(make_user(Role.ADVOCATE))
+    record, base = a_final_letter(client, make_agency)
+    assert 'value="2026-11-20"' in client.get(base).get_data(as_text=True)  # today, to start
+
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-12-25", "channel": "mail"}, token_from=base
+    )
+    page = response.get_data(as_text=True)
+    message, linked = field_error(page, "sent_on")
+    assert message == "This date cannot be after today (November 20, 2026)." and linked
+    # The page is shown again with the date and the channel as typed, not reset to today.
+    assert 'value="2026-12-25"' in page
+    assert re.search(r'<option[^>]*selected[^>]*value="mail"|<option[^>]*value="mail"[^>]*selected',
+                     page)  # fmt: skip
+    db.session.refresh(record)
+    assert record.initial_letter.state == LetterState.FINAL and record.sent_on is None
+
+    page = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-02-30", "channel": "mail"}, token_from=base
+    ).get_data(as_text=True)
+    assert field_error(page, "sent_on")[0] and 'value="2026-02-30"' in page
+
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-11-20", "channel": "mail"}, token_from=base
+    )
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.sent_on == date(2026, 11, 20)

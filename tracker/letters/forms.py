@@ -102,7 +102,7 @@ class FinalizeForm(FlaskForm):
 
 
 class MarkSentForm(FlaskForm):
-    sent_on = DateField("Sent on", validators=[InputRequired()])
+    sent_on = DateField("Sent on", validators=[InputRequired(), NotAfterToday()])
     channel = SelectField(
         "How it was sent",
         choices=[SelectChoice(c.value, c.label) for c in Channel],
