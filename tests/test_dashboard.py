@@ -146,6 +146,23 @@ def test_an_extension_without_written_notice_changes_nothing(client, auth, board
     assert "No written notice of the extension" in page
 
 
+def test_an_extension_shown_again_keeps_both_dates_as_typed(client, auth, board):
+    record = board["requests"]["overdue"]
+    auth.login(board["staff"])
+    response = post_form(
+        client,
+        f"/requests/{record.reference}/extension",
+        {"notice_on": "2026-11-25", "claimed_on": "2026-11-20", "written": "y",
+         "note": "Claims more time."},
+    )  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert "The new date cannot be before the notice." in page
+    assert 'value="2026-11-25"' in page and 'value="2026-11-20"' in page
+    assert "Claims more time." in page
+    db.session.refresh(record)
+    assert record.extension_notice_on is None
+
+
 def test_draft_follow_up_opens_the_follow_up_letter_filled_in(client, auth, board):
     record = board["requests"]["overdue"]
     record.agency_tracking_number = "P012345"

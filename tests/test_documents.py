@@ -6,10 +6,12 @@ bodies, failures midway) are tried in tests/security/test_uploads.py.
 
 import io
 import os
+import re
 import zipfile
 from datetime import date
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from tests.conftest import blank_pdf, csrf_token, post_form
@@ -193,3 +195,135 @@ def test_a_scan_is_read_by_ocrmypdf_when_it_is_installed(app, make_request, tmp_
     document = store_files(make_request(), [("scan.pdf", io.BytesIO(blank_pdf()))], None).stored[0]
     assert document.text == "Recognised words from the scan"
     assert not document.needs_ocr
+
+
+# After a mistake: every value kept, and refusals shown at the file input.
+
+
+def field_message(page, name):
+    """The message under a field, provided its input points to it (aria-describedby)."""
+    tag = re.search(rf'<(?:input|select|textarea)[^>]*\bid="{name}"[^>]*>', page)
+    assert tag, f"no field {name}"
+    message = re.search(rf'<p class="error" id="{name}-error"([^>]*)>([^<]*)</p>', page)
+    if message is None:
+        return None
+    assert f"{name}-error" in tag.group(0) and 'aria-invalid="true"' in tag.group(0)
+    return message.group(2)
+
+
+def top_messages(page):
+    flashes = re.search(r'<div class="flashes".*?</div>', page, re.DOTALL)
+    return flashes.group(0) if flashes else ""
+
+
+def test_a_response_shown_again_keeps_every_value_and_asks_for_the_files_by_name(
+    client, auth, make_user, make_request
+):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT)
+    auth.login(advocate)
+    path = f"/requests/{record.reference}/responses/new"
+    typed = {
+        "kind": "partial_release", "received_on": "2026-11-16", "channel": "mail",
+        "agency_tracking_number": "P0042", "summary": "First batch, " + "x" * 20000,
+        "exemptions": "7923.600",
+    }  # fmt: skip
+    response = client.post(
+        path,
+        data={"csrf_token": csrf_token(client, path), **typed,
+              "files": [(io.BytesIO(blank_pdf()), "batch1.pdf"),
+                        (io.BytesIO(b"a,b\n1,2\n"), "counts.csv")]},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert field_message(page, "summary")
+    assert field_message(page, "files") == (
+        "Choose the file(s) again: batch1.pdf, counts.csv. Nothing was saved, and a browser "
+        "cannot keep chosen files when it shows the page again."
+    )
+    assert 'value="2026-11-16"' in page and 'value="P0042"' in page
+    assert "First batch, xxx" in page and "7923.600" in page
+    assert re.search(r'<option selected value="partial_release">', page)
+    assert re.search(r'<option selected value="mail">', page)
+    assert db.session.scalars(select(AgencyResponse)).all() == []
+    assert db.session.scalars(select(Document)).all() == []
+
+    # With no file chosen there is nothing to choose again.
+    page = post_form(client, path, typed).get_data(as_text=True)
+    assert field_message(page, "files") is None and field_message(page, "summary")
+
+
+HTML_AS_PDF = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
+REFUSED = (
+    "Not stored: “report.pdf”. Web pages, scripts and SVG files are not accepted; save it as PDF."
+)
+
+
+def assert_refusal_at_the_upload_form(page, message):
+    form = re.search(r'<form[^>]*id="add-files".*?</form>', page, re.DOTALL)
+    assert form, "no upload form"
+    error = re.search(r'<p class="error" id="files-error" role="alert">([^<]*)</p>', form.group(0))
+    assert error and str(escape(message)) in error.group(1)
+    assert field_message(page, "files") == error.group(1)
+    assert str(escape(message)) not in top_messages(page)
+
+
+def test_a_refused_upload_is_shown_at_the_upload_form_the_page_opens_at(
+    client, auth, make_user, make_request
+):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT)
+    auth.login(advocate)
+    show = f"/requests/{record.reference}"
+    response = client.post(
+        f"{show}/documents",
+        data={"csrf_token": csrf_token(client, show),
+              "files": [(io.BytesIO(HTML_AS_PDF), "report.pdf"),
+                        (io.BytesIO(blank_pdf()), "release.pdf")]},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"{show}#add-files")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert_refusal_at_the_upload_form(page, REFUSED)
+    assert "Stored 1 file(s)." in top_messages(page)
+    # Said once: the next visit shows no old refusal.
+    assert REFUSED[:20] not in client.get(show).get_data(as_text=True)
+
+    response = post_form(client, f"{show}/documents", {}, token_from=show)
+    assert response.headers["Location"].endswith("#add-files")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert_refusal_at_the_upload_form(page, "Choose one or more files to upload.")
+
+    # Everything stored: the page opens at the documents, with no error at the form.
+    response = client.post(
+        f"{show}/documents",
+        data={"csrf_token": csrf_token(client, show),
+              "files": [(io.BytesIO(b"notes\n"), "notes.txt")]},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.headers["Location"].endswith("#documents")
+    assert field_message(client.get(show).get_data(as_text=True), "files") is None
+
+
+def test_a_response_with_a_refused_file_is_logged_and_the_refusal_shown_at_the_upload_form(
+    client, auth, make_user, make_request
+):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT)
+    auth.login(advocate)
+    path = f"/requests/{record.reference}/responses/new"
+    response = client.post(
+        path,
+        data={"csrf_token": csrf_token(client, path), "kind": "acknowledgment",
+              "received_on": "2026-11-16", "channel": "email",
+              "files": [(io.BytesIO(HTML_AS_PDF), "report.pdf")]},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/requests/{record.reference}#add-files")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert_refusal_at_the_upload_form(page, REFUSED)
+    assert "Logged the acknowledgment." in top_messages(page)
+    assert db.session.scalars(select(AgencyResponse)).one().kind.value == "acknowledgment"

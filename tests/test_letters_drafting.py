@@ -1,7 +1,9 @@
 """Drafting a letter: the form, the preview, one request per agency, finalize, send, print."""
 
+import re
 from datetime import date
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from tests.conftest import post_form
@@ -260,3 +262,159 @@ prefill = "request.sent_on"
     pdf = client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf")
     assert f"Follow-up on {record.reference}" in squash(pdf_text(pdf.data))
     assert "We wrote on November 2, 2026" in squash(pdf_text(pdf.data))
+
+
+# Dates a letter cannot mean: a range that ends before it starts, records from the future.
+
+COMMISSION = "/letters/cpra-police-commission-ice-collaboration/draft"
+
+
+def commission_data(agency_id, **overrides):
+    return {
+        "title": "Commission reports",
+        "agencies": [str(agency_id)],
+        "organization": "",
+        "f_date_from": "2024-01-01",
+        "f_date_to": "2025-12-31",
+        "f_fee_cap": "50",
+        "f_additional_details": "The MacArthur Park operation.",
+        "requester_name": "Ana Ruiz",
+        "save": "Save draft",
+        **overrides,
+    }
+
+
+def html_text(text):
+    return str(escape(text))
+
+
+def field_error(page, name):
+    """The message shown under a field, and whether the input points to it."""
+    match = re.search(rf'<p class="error" id="{name}-error">([^<]*)</p>', page)
+    tag = re.search(rf'<input[^>]*id="{name}"[^>]*>', page)
+    assert tag, f"no input {name}"
+    linked = f"{name}-error" in (re.search(r'aria-describedby="([^"]*)"', tag.group(0)) or [""])[0]
+    return (match.group(1) if match else None), linked
+
+
+def test_a_date_range_that_ends_before_it_starts_is_refused_at_its_end(
+    app, client, auth, make_user, make_agency
+):
+    agency = make_agency(name="Board of Police Commissioners")
+    auth.login(make_user(Role.ADVOCATE))
+    for button in ("preview", "save"):
+        data = commission_data(agency.id, f_date_from="2026-06-01", f_date_to="2025-01-01")
+        data.pop("save")
+        page = post_form(client, COMMISSION, {**data, button: "x"}).get_data(as_text=True)
+        message, linked = field_error(page, "f_date_to")
+        assert message == html_text("This date cannot be before “Records from” (June 1, 2026).")
+        assert linked
+        assert field_error(page, "f_date_from")[0] is None
+        # Everything typed is still there; nothing is shown or saved as a letter.
+        assert 'value="2026-06-01"' in page and 'value="2025-01-01"' in page
+        assert "The MacArthur Park operation." in page
+        assert 'value="Ana Ruiz"' in page
+        assert 'class="letter-sheet"' not in page
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0
+
+
+def test_records_up_to_a_day_after_today_are_refused_and_today_itself_is_fine(
+    app, client, auth, make_user, make_agency
+):
+    app.config["TODAY"] = date(2026, 6, 15)  # what TRACKER_TODAY sets
+    agency = make_agency()
+    auth.login(make_user(Role.ADVOCATE))
+    page = post_form(
+        client, COMMISSION, commission_data(agency.id, f_date_to="2029-12-31")
+    ).get_data(as_text=True)
+    message, linked = field_error(page, "f_date_to")
+    assert message == "This date cannot be after today (June 15, 2026)." and linked
+    assert 'value="2029-12-31"' in page
+    page = post_form(
+        client, COMMISSION, commission_data(agency.id, f_date_from="2026-06-16",
+                                            f_date_to="2026-06-16")
+    ).get_data(as_text=True)  # fmt: skip
+    assert field_error(page, "f_date_from")[0] == "This date cannot be after today (June 15, 2026)."
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0
+
+    response = post_form(client, COMMISSION, commission_data(agency.id, f_date_to="2026-06-15"))
+    assert response.status_code == 302
+    record = db.session.scalars(select(RecordsRequest)).one()
+    assert "through June 15, 2026" in record.records_sought
+
+
+def test_a_follow_up_refuses_a_missed_deadline_before_the_request_or_still_to_come(
+    app, client, auth, make_user, make_request
+):
+    app.config["TODAY"] = date(2026, 11, 20)
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, sent_on=date(2026, 11, 2),
+                          received_on=date(2026, 11, 2))  # fmt: skip
+    auth.login(advocate)
+    path = f"/requests/{record.reference}/letters/new?template=cpra-follow-up-overdue"
+    data = {
+        "f_original_date": "2026-11-02",
+        "f_missed_deadline": "2026-10-12",
+        "f_received_so_far": "Nothing.",
+        "f_response_days": "5",
+        "requester_name": "Ana",
+        "save": "Save draft",
+    }
+    page = post_form(client, path, data).get_data(as_text=True)
+    assert field_error(page, "f_missed_deadline") == (
+        html_text("This date cannot be before “Date of the original request” (November 2, 2026)."),
+        True,
+    )
+    page = post_form(client, path, {**data, "f_missed_deadline": "2026-12-12"}).get_data(
+        as_text=True
+    )
+    assert field_error(page, "f_missed_deadline")[0] == (
+        "This date cannot be after today (November 20, 2026)."
+    )
+    assert 'value="2026-12-12"' in page and "Nothing." in page
+    assert db.session.scalars(select(Letter)).all() == []
+    assert post_form(client, path, {**data, "f_missed_deadline": "2026-11-16"}).status_code == 302
+
+
+def a_final_letter(client, make_agency):
+    post_form(client, "/letters/test-simple/draft", draft_data([make_agency().id],
+                                                               save="Save draft"))  # fmt: skip
+    record = db.session.scalars(select(RecordsRequest)).one()
+    base = f"/requests/{record.reference}/letters/{record.initial_letter.id}"
+    assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302
+    return record, base
+
+
+def test_marking_sent_on_a_day_after_today_is_refused_at_the_date_and_keeps_it(
+    app, client, auth, make_user, make_agency
+):
+    app.config["TODAY"] = date(2026, 11, 20)
+    simple_letter(app)
+    auth.login(make_user(Role.ADVOCATE))
+    record, base = a_final_letter(client, make_agency)
+    assert 'value="2026-11-20"' in client.get(base).get_data(as_text=True)  # today, to start
+
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-12-25", "channel": "mail"}, token_from=base
+    )
+    page = response.get_data(as_text=True)
+    message, linked = field_error(page, "sent_on")
+    assert message == "This date cannot be after today (November 20, 2026)." and linked
+    # The page is shown again with the date and the channel as typed, not reset to today.
+    assert 'value="2026-12-25"' in page
+    assert re.search(r'<option[^>]*selected[^>]*value="mail"|<option[^>]*value="mail"[^>]*selected',
+                     page)  # fmt: skip
+    db.session.refresh(record)
+    assert record.initial_letter.state == LetterState.FINAL and record.sent_on is None
+
+    page = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-02-30", "channel": "mail"}, token_from=base
+    ).get_data(as_text=True)
+    assert field_error(page, "sent_on")[0] and 'value="2026-02-30"' in page
+
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-11-20", "channel": "mail"}, token_from=base
+    )
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.sent_on == date(2026, 11, 20)

@@ -115,3 +115,69 @@ def test_render_is_pure_and_needs_no_database():
     second = render(template, template.example_values(), sample_context())
     assert first == second
     assert isinstance(Agency.__tablename__, str)
+
+
+def test_every_shipped_date_range_ends_after_it_starts_and_by_today():
+    ranges = 0
+    for template in SHIPPED.templates.values():
+        dates = {spec.name: spec for spec in template.fields if spec.type == "date"}
+        if "date_to" in dates:
+            ranges += 1
+            assert dates["date_to"].not_before == "date_from", template.slug
+            assert dates["date_to"].not_after == "today", template.slug
+            assert dates["date_from"].not_after == "today", template.slug
+        if "original_date" in dates:
+            assert dates["original_date"].not_after == "today", template.slug
+    assert ranges >= 10
+
+
+BOUNDED = """+++
+slug = "{slug}"
+version = 1
+title = "t"
+summary = "s"
+kind = "follow_up"
+laws = ["ca-cpra"]
+subject = "s"
+
+[[fields]]
+name = "start"
+type = "date"
+example = "2026-03-02"
+
+[[fields]]
+name = "{name}"
+type = "{kind}"
+example = "{example}"
+{rule}
++++
+<p>{{{{ start }}}}</p>
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "example", "rule", "error"),
+    [
+        ("end", "date", "2026-04-01", 'not_before = "start"', None),
+        ("end", "date", "2026-04-01", 'not_after = "today"', None),
+        ("end", "date", "2026-02-01", 'not_before = "start"',
+         "the example of end is before the example of start, which not_before forbids"),
+        ("end", "date", "2026-04-01", 'not_after = "start"',
+         "the example of end is after the example of start, which not_after forbids"),
+        ("end", "date", "2026-04-01", 'not_before = "finish"', "names no date field 'finish'"),
+        ("end", "date", "2026-04-01", 'not_before = "end"', "must be today or another date"),
+        ("end", "date", "2026-04-01", 'not_before = "tomorrow!"', "must be today or another"),
+        ("count", "number", "5", 'not_after = "today"', "count has not_after but is not a date"),
+    ],
+)  # fmt: skip
+def test_a_date_fields_bounds_name_a_date_field_and_its_example_keeps_to_them(
+    app, name, kind, example, rule, error
+):
+    write_letter(app, BOUNDED.format(slug="bounded", name=name, kind=kind, example=example,
+                                     rule=rule), "bounded")  # fmt: skip
+    lib = library()
+    if error is None:
+        assert lib.broken == [] and "bounded" in lib.templates
+    else:
+        [broken] = lib.broken
+        assert error in broken.error

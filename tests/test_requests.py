@@ -1,5 +1,6 @@
 """Records requests: reference numbers, the list and its filters, edits on the timeline."""
 
+import re
 import threading
 from datetime import date
 
@@ -248,3 +249,63 @@ def test_an_empty_note_is_refused_with_a_message(client, auth, make_user, make_r
     assert response.status_code == 200
     assert 'id="note-error"' in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(RequestEvent.id))) == 1
+
+
+def field_message(page: str, name: str) -> str | None:
+    """The message under a field, provided its input points to it (aria-describedby)."""
+    tag = re.search(rf'<input[^>]*\bid="{name}"[^>]*>', page)
+    assert tag, f"no input {name}"
+    message = re.search(rf'<p class="error" id="{name}-error"[^>]*>([^<]*)</p>', page)
+    if message is None:
+        return None
+    assert f"{name}-error" in tag.group(0) and 'aria-invalid="true"' in tag.group(0)
+    return message.group(1)
+
+
+def test_a_received_date_after_today_is_refused_and_the_request_stays_overdue(
+    app, client, auth, make_user, make_request
+):
+    app.config["TODAY"] = date(2026, 12, 14)  # what TRACKER_TODAY sets
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT,
+                          sent_on=date(2026, 11, 17), received_on=date(2026, 11, 17))  # fmt: skip
+    auth.login(advocate)
+    assert "Overdue" in client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    edit = f"/requests/{record.reference}/edit"
+    typed = request_form(record.agency_id, title="Typed title", status="sent",
+                         sent_on="2026-11-17", received_on="2027-11-17")  # fmt: skip
+    page = post_form(client, edit, typed).get_data(as_text=True)
+    assert field_message(page, "received_on") == (
+        "This date cannot be after today (December 14, 2026)."
+    )
+    assert field_message(page, "sent_on") is None
+    assert 'value="2027-11-17"' in page and 'value="Typed title"' in page
+    db.session.refresh(record)
+    assert record.received_on == date(2026, 11, 17) and record.title != "Typed title"
+    assert "Overdue" in client.get(f"/requests/{record.reference}").get_data(as_text=True)
+
+    page = post_form(
+        client, edit, {**typed, "sent_on": "2026-12-15", "received_on": "2026-12-15"}
+    ).get_data(as_text=True)
+    assert field_message(page, "sent_on") == "This date cannot be after today (December 14, 2026)."
+    assert field_message(page, "received_on") is not None
+
+    # Today itself is a day a request can be sent and received.
+    response = post_form(client, edit, {**typed, "sent_on": "2026-12-14",
+                                        "received_on": "2026-12-14"})  # fmt: skip
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.received_on == date(2026, 12, 14)
+
+
+def test_a_new_request_cannot_be_received_after_today(app, client, auth, make_user, make_agency):
+    app.config["TODAY"] = date(2026, 12, 14)
+    agency = make_agency()
+    auth.login(make_user(Role.ADVOCATE))
+    response = post_form(client, "/requests/new", request_form(agency.id, received_on="2026-12-31"))
+    page = response.get_data(as_text=True)
+    assert field_message(page, "received_on") == (
+        "This date cannot be after today (December 14, 2026)."
+    )
+    assert 'value="ICE collaboration reports to the Police Commission"' in page
+    assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0

@@ -14,6 +14,7 @@ import wtforms
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
+from wtforms.validators import ValidationError
 
 # The largest id an INTEGER column holds on PostgreSQL; page numbers stay below it too,
 # so that an offset (page x at most 100 rows) fits the 64-bit numbers both databases use.
@@ -61,6 +62,39 @@ class DateField(wtforms.DateField):
         if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
             self.data = None
             raise ValueError(f"Enter a date between {FIRST_DAY.year} and {LAST_DAY.year}.")
+
+
+def spelled(day: date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def tracker_today() -> date:
+    # Imported when called: the letters package loads the models, and they load this module.
+    from tracker.letters.services import local_today
+
+    return local_today()
+
+
+class NotAfterToday:
+    """What was sent, received or happened cannot bear a date after today.
+
+    Today as the tracker sees it (``TRACKER_TODAY`` when set): a future "sent" or
+    "received" date would move a deadline ahead and hide an overdue request.
+    """
+
+    def __call__(self, form: wtforms.Form, field: wtforms.Field) -> None:
+        today = tracker_today()
+        if isinstance(field.data, date) and field.data > today:
+            raise ValidationError(f"This date cannot be after today ({spelled(today)}).")
+
+
+class NotBeforeToday:
+    """A date still to come, such as the day by which an agency must comply."""
+
+    def __call__(self, form: wtforms.Form, field: wtforms.Field) -> None:
+        today = tracker_today()
+        if isinstance(field.data, date) and field.data < today:
+            raise ValidationError(f"This date cannot be before today ({spelled(today)}).")
 
 
 def without_nul(value: Any) -> Any:

@@ -39,6 +39,7 @@ from tests.security.test_access import ACCESS, GONE
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
 from tracker.deadlines.feed import renew_feed_token
+from tracker.documents.forms import UPLOAD_ERROR
 from tracker.extensions import db
 from tracker.letters.models import Letter
 from tracker.letters.services import finalize
@@ -376,8 +377,9 @@ def accepted(client: Any, response: Any) -> bool:
         return True
     if 300 <= response.status_code < 400:
         # A redirect is the answer to a saved form, unless it carries an error message
-        # (a few forms redirect back to their page with one).
-        return "error" not in categories
+        # (a few forms redirect back to their page with one; an upload's refusals are
+        # shown at its file input).
+        return not categories & {"error", UPLOAD_ERROR}
     if response.status_code == 200:
         # The form shown again means refused; an import says what it imported.
         return "flash-success" in response.get_data(as_text=True)

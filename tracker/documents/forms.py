@@ -39,6 +39,11 @@ class ResponseForm(FlaskForm):
     submit = SubmitField("Log the response")
 
 
+# The flash category of an upload's refusals: the request page shows them at its file
+# input, where the person who uploaded is looking, rather than at the top of the page.
+UPLOAD_ERROR = "upload-error"
+
+
 class UploadForm(FlaskForm):
     files = MultipleFileField("Add files", validators=[DataRequired()])
     submit = SubmitField("Upload")

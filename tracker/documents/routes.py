@@ -20,7 +20,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from tracker.auth.models import Role
 from tracker.documents import bp
-from tracker.documents.forms import DeleteForm, DocumentForm, ResponseForm, UploadForm
+from tracker.documents.filetypes import safe_filename
+from tracker.documents.forms import (
+    UPLOAD_ERROR,
+    DeleteForm,
+    DocumentForm,
+    ResponseForm,
+    UploadForm,
+)
 from tracker.documents.models import AgencyResponse, Document, ResponseChannel, ResponseKind
 from tracker.documents.services import (
     UploadResult,
@@ -64,7 +71,8 @@ def uploaded_files() -> list[tuple[str | None, IO[bytes]]]:
     return [(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename]
 
 
-def report(result: UploadResult) -> None:
+def report(result: UploadResult) -> str:
+    """Say what became of each file; the anchor of the request page to show next."""
     if result.stored:
         flash(f"Stored {len(result.stored)} file(s).", "success")
     for document in result.linked:
@@ -72,7 +80,19 @@ def report(result: UploadResult) -> None:
             f"“{document.original_filename}” was already stored for this request; linked.", "info"
         )
     for name, reason in result.refused:
-        flash(f"Not stored: “{name}”. {reason}", "error")
+        flash(f"Not stored: “{name}”. {reason}", UPLOAD_ERROR)
+    return "add-files" if result.refused else "documents"
+
+
+def choose_again(form: ResponseForm) -> None:
+    """A page shown again has lost the chosen files: say so at their field, by name."""
+    names = [safe_filename(name) for name, _ in uploaded_files()]
+    if names:
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        form.files.errors.append(
+            f"Choose the file(s) again: {shown}. Nothing was saved, and a browser cannot keep "
+            "chosen files when it shows the page again."
+        )
 
 
 @bp.route("/requests/<reference>/responses/new", methods=["GET", "POST"])
@@ -94,8 +114,10 @@ def new_response(reference: str) -> BaseResponse | str:
         result = log_response(record, response, uploaded_files(), current_user)
         db.session.commit()
         flash(f"Logged the {response.kind.label.lower()}.", "success")
-        report(result)
-        return redirect(url_for("requests.show_request", reference=reference, _anchor="documents"))
+        anchor = report(result)
+        return redirect(url_for("requests.show_request", reference=reference, _anchor=anchor))
+    if form.is_submitted():
+        choose_again(form)
     return render_template("documents/response.html", form=form, record=record)
 
 
@@ -105,12 +127,13 @@ def upload(reference: str) -> BaseResponse:
     record = editable(reference)
     form = UploadForm()
     if not form.validate_on_submit():
-        flash("Choose one or more files to upload.", "error")
+        flash("Choose one or more files to upload.", UPLOAD_ERROR)
+        anchor = "add-files"
     else:
         result = store_files(record, uploaded_files(), current_user)
         db.session.commit()
-        report(result)
-    return redirect(url_for("requests.show_request", reference=reference, _anchor="documents"))
+        anchor = report(result)
+    return redirect(url_for("requests.show_request", reference=reference, _anchor=anchor))
 
 
 def stream_document(document: Document, inline: bool) -> Response:

@@ -18,12 +18,19 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from tracker.inputs import DateField
+from tracker.inputs import DateField, NotAfterToday, NotBeforeToday, spelled
 from tracker.letters.document import Sender
-from tracker.letters.library import FieldSpec, LetterTemplate
+from tracker.letters.library import TODAY, FieldSpec, LetterTemplate
 from tracker.letters.models import Channel
 
 PREFIX = "f_"
@@ -95,13 +102,44 @@ class FinalizeForm(FlaskForm):
 
 
 class MarkSentForm(FlaskForm):
-    sent_on = DateField("Sent on", validators=[InputRequired()])
+    sent_on = DateField("Sent on", validators=[InputRequired(), NotAfterToday()])
     channel = SelectField(
         "How it was sent",
         choices=[SelectChoice(c.value, c.label) for c in Channel],
         validators=[InputRequired()],
     )
     submit = SubmitField("Mark sent")
+
+
+class DateBound:
+    """A date field that may not fall before (or after) another date field of the letter."""
+
+    def __init__(self, other: str, before: bool) -> None:
+        self.other = other
+        self.before = before
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        other = form[PREFIX + self.other]
+        if not isinstance(field.data, date) or not isinstance(other.data, date):
+            return
+        if (field.data < other.data) if self.before else (field.data > other.data):
+            side = "before" if self.before else "after"
+            raise ValidationError(
+                f"This date cannot be {side} “{other.label.text}” ({spelled(other.data)})."
+            )
+
+
+def date_bounds(spec: FieldSpec) -> list[Any]:
+    checks: list[Any] = []
+    if spec.not_before:
+        checks.append(
+            NotBeforeToday() if spec.not_before == TODAY else DateBound(spec.not_before, True)
+        )
+    if spec.not_after:
+        checks.append(
+            NotAfterToday() if spec.not_after == TODAY else DateBound(spec.not_after, False)
+        )
+    return checks
 
 
 def template_field(spec: FieldSpec) -> Any:
@@ -116,7 +154,7 @@ def template_field(spec: FieldSpec) -> Any:
         options.setdefault("render_kw", {})["rows"] = 5
         return TextAreaField(spec.label, [*checks, Length(max=20000)], **options)
     if spec.type == "date":
-        return DateField(spec.label, checks, **options)
+        return DateField(spec.label, [*checks, *date_bounds(spec)], **options)
     if spec.type == "number":
         return IntegerField(spec.label, [*checks, NumberRange(min=0, max=10**9)], **options)
     if spec.type == "money":

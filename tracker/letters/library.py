@@ -44,6 +44,8 @@ PREFILLS = {
 # printed, so no template can script a page or make the printer fetch a URL.
 BODY_TAGS = {"p", "br", "ol", "ul", "li", "strong", "em", "b", "i", "u", "blockquote"}
 RESERVED = {"agency", "requester", "request", "records", "letter_date"}
+# What a date field's ``not_before`` / ``not_after`` may name besides another date field.
+TODAY = "today"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
@@ -63,6 +65,9 @@ class FieldSpec:
     example: Any = None
     choices: tuple[str, ...] = ()
     prefill: str = ""
+    # For dates: "today" or the name of another date field of the template.
+    not_before: str = ""
+    not_after: str = ""
 
     def parse(self, raw: Any) -> Any:
         """A stored or typed value as the body sees it; None when empty."""
@@ -256,6 +261,7 @@ def parse_template(text: str, name: str, source: str) -> LetterTemplate:
     names = [spec.name for spec in fields]
     if len(set(names)) != len(names):
         raise LetterError("fields: a name is used twice")
+    check_date_order(fields)
     known = {
         "slug", "version", "title", "summary", "kind", "laws", "subject", "records",
         "fields", "suggested_agencies", "statutes", "salutation",
@@ -296,6 +302,23 @@ def parse_template(text: str, name: str, source: str) -> LetterTemplate:
     return template
 
 
+def check_date_order(fields: tuple[FieldSpec, ...]) -> None:
+    """A date field's bounds name other date fields, and its example keeps to them."""
+    dates = {spec.name: spec for spec in fields if spec.type == "date"}
+    for spec in dates.values():
+        for key, other in (("not_before", spec.not_before), ("not_after", spec.not_after)):
+            if not other or other == TODAY:
+                continue
+            if other not in dates:
+                raise LetterError(f"fields: {spec.name} {key} names no date field {other!r}")
+            mine, theirs = spec.parse(spec.example), dates[other].parse(dates[other].example)
+            if mine and theirs and (mine < theirs if key == "not_before" else mine > theirs):
+                raise LetterError(
+                    f"fields: the example of {spec.name} is {key.removeprefix('not_')} "
+                    f"the example of {other}, which {key} forbids"
+                )
+
+
 def parse_field(raw: Any) -> FieldSpec:
     if not isinstance(raw, dict):
         raise LetterError("fields: each field is a table")
@@ -306,7 +329,7 @@ def parse_field(raw: Any) -> FieldSpec:
     if kind not in FIELD_TYPES:
         raise LetterError(f"fields: {name} has unknown type {kind!r}")
     extra = set(raw) - {"name", "label", "type", "required", "help", "default", "example",
-                        "choices", "prefill"}  # fmt: skip
+                        "choices", "prefill", "not_before", "not_after"}  # fmt: skip
     if extra:
         raise LetterError(f"fields: {name} has unknown keys {', '.join(sorted(extra))}")
     choices = tuple(str(c) for c in raw.get("choices", []))
@@ -315,6 +338,12 @@ def parse_field(raw: Any) -> FieldSpec:
     prefill = str(raw.get("prefill", ""))
     if prefill and prefill not in PREFILLS:
         raise LetterError(f"fields: {name} prefills from unknown {prefill!r}")
+    bounds = {key: str(raw.get(key, "")) for key in ("not_before", "not_after")}
+    for key, bound in bounds.items():
+        if bound and kind != "date":
+            raise LetterError(f"fields: {name} has {key} but is not a date")
+        if bound and bound != TODAY and (not NAME_RE.match(bound) or bound == name):
+            raise LetterError(f"fields: {name} {key} must be today or another date field")
     spec = FieldSpec(
         name=name,
         label=str(raw.get("label") or name.replace("_", " ").capitalize()),
@@ -325,6 +354,7 @@ def parse_field(raw: Any) -> FieldSpec:
         example=raw.get("example"),
         choices=choices,
         prefill=prefill,
+        **bounds,
     )
     if spec.required and spec.example is None and spec.type != "checkbox":
         raise LetterError(f"fields: {name} is required and needs an example")

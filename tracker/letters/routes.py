@@ -298,15 +298,18 @@ def draft_form(
 def show_letter(reference: str, letter_id: int) -> str:
     record = get_request_or_404(reference)
     letter = get_letter_or_404(record, letter_id)
+    sent_form = MarkSentForm()
+    sent_form.sent_on.data = local_today()
+    return letter_page(record, letter, sent_form)
+
+
+def letter_page(record: RecordsRequest, letter: Letter, sent_form: MarkSentForm) -> str:
     template = library().templates.get(letter.template_slug)
     document, problem = "", ""
     try:
         document = letter_document(letter, record)
     except LetterError as error:
         problem = str(error)
-    sent_form = MarkSentForm()
-    if not sent_form.sent_on.data:
-        sent_form.sent_on.data = local_today()
     return render_template(
         "letters/letter.html",
         record=record,
@@ -340,25 +343,22 @@ def finalize_letter(reference: str, letter_id: int) -> BaseResponse:
 
 @bp.post("/requests/<reference>/letters/<int:letter_id>/sent")
 @roles_required(*EDITORS)
-def mark_letter_sent(reference: str, letter_id: int) -> BaseResponse | tuple[str, int]:
+def mark_letter_sent(reference: str, letter_id: int) -> BaseResponse | str:
     record = get_request_or_404(reference)
     require_editor(record)
     letter = get_letter_or_404(record, letter_id)
     form = MarkSentForm()
     if not form.validate_on_submit():
-        problems = "; ".join(e for errors in form.errors.values() for e in errors)
-        flash(f"Not marked sent: {problems}", "error")
-    elif form.sent_on.data > local_today():
-        flash("Not marked sent: the date is in the future.", "error")
+        # Shown again with the date and channel as typed, each message at its field.
+        return letter_page(record, letter, form)
+    try:
+        mark_sent(letter, record, form.sent_on.data, Channel(form.channel.data), current_user)
+    except LetterError as error:
+        db.session.rollback()
+        flash(str(error), "error")
     else:
-        try:
-            mark_sent(letter, record, form.sent_on.data, Channel(form.channel.data), current_user)
-        except LetterError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(f"Marked sent on {form.sent_on.data.isoformat()}.", "success")
+        db.session.commit()
+        flash(f"Marked sent on {form.sent_on.data.isoformat()}.", "success")
     return redirect(url_for("letters.show_letter", reference=reference, letter_id=letter.id))
 
 

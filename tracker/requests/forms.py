@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from tracker.inputs import DateField
+from tracker.inputs import DateField, NotAfterToday
 from tracker.requests.models import RequestStatus
 from tracker.text import strip
 
@@ -39,8 +39,9 @@ class RequestForm(FlaskForm):
         "Agency tracking number", validators=[Optional(), Length(max=100)]
     )
     assignee = SelectField("Assignee", coerce=optional_id, validators=[Optional()])
-    sent_on = DateField("Sent on", validators=[Optional()])
-    received_on = DateField("Received by the agency on", validators=[Optional()])
+    # A future date would push the deadline ahead and hide an overdue request.
+    sent_on = DateField("Sent on", validators=[Optional(), NotAfterToday()])
+    received_on = DateField("Received by the agency on", validators=[Optional(), NotAfterToday()])
     closed_on = DateField("Closed on", validators=[Optional()])
     determination_on = DateField(
         "Determination made on",

@@ -1,6 +1,6 @@
 from collections.abc import Sequence
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, get_flashed_messages, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -200,7 +200,7 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
             .where(RecordsRequest.group_id == record.group_id, RecordsRequest.id != record.id)
             .order_by(RecordsRequest.reference)
         ).all()
-    from tracker.documents.forms import UploadForm
+    from tracker.documents.forms import UPLOAD_ERROR, UploadForm
     from tracker.documents.models import Document
 
     deadlines = deadlines_for(db.session(), record)
@@ -209,14 +209,22 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         .where(Document.request_id == record.id, Document.deleted_at.is_(None))
         .order_by(Document.id)
     ).all()
+    editable = can_edit(current_user, record)
+    upload_form = UploadForm()
+    shown_at_fields = []
+    if editable:
+        # An upload's refusals, shown at the upload form the redirect scrolls to.
+        upload_form.files.errors = get_flashed_messages(category_filter=[UPLOAD_ERROR])
+        shown_at_fields = [UPLOAD_ERROR]
     return render_template(
         "requests/show.html",
         record=record,
-        editable=can_edit(current_user, record),
+        editable=editable,
         note_form=note_form,
         deadlines=deadlines,
         documents=documents,
-        upload_form=UploadForm(),
+        upload_form=upload_form,
+        flashes_shown_at_fields=shown_at_fields,
         standing=standing_for(record, deadlines, local_today()),
         siblings=siblings,
         letter_titles={slug: t.title for slug, t in library().templates.items()},

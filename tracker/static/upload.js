@@ -28,3 +28,13 @@
     });
   });
 })();
+
+// A refused upload brings the page back at its form (#add-files): the focus goes to the
+// file input, so a screen reader reads its label with the message. Without JavaScript
+// the browser still scrolls there.
+(function () {
+  "use strict";
+  var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  var invalid = target && target.querySelector("[aria-invalid='true']");
+  if (invalid) { invalid.focus(); }
+})();
