@@ -68,6 +68,12 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
+def pdf_page_texts(data: bytes) -> list[str]:
+    import io
+
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+
+
 def pdf_pages(data: bytes) -> int:
     import io
 

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import select
 
 from tests.conftest import post_form
-from tests.letters_support import pdf_pages, pdf_text, simple_letter, squash
+from tests.letters_support import pdf_page_texts, pdf_pages, pdf_text, simple_letter, squash
 from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.letters.models import Letter, LetterState, RequesterProfile
@@ -260,3 +260,87 @@ prefill = "request.sent_on"
     pdf = client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf")
     assert f"Follow-up on {record.reference}" in squash(pdf_text(pdf.data))
     assert "We wrote on November 2, 2026" in squash(pdf_text(pdf.data))
+
+
+def finalize_and_send(client, record, letter, sent_on="2026-11-02", channel="email"):
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+    assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": sent_on, "channel": channel}, token_from=base
+    )
+    assert response.status_code == 302
+
+
+def download_name(response) -> str:
+    return response.headers["Content-Disposition"].split('filename="', 1)[1].rstrip('"')
+
+
+def test_a_draft_prints_marked_on_every_page_and_the_final_letter_does_not(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency()
+    auth.login(make_user(Role.ADVOCATE))
+    long_details = "\r\n\r\n".join(f"Paragraph {n} " + "of detail " * 60 for n in range(12))
+    post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([agency.id], f_details=long_details, save="Save draft"),
+    )
+    record = db.session.scalars(select(RecordsRequest)).one()
+    letter = record.initial_letter
+    url = f"/requests/{record.reference}/letters/{letter.id}/letter.pdf"
+
+    draft = client.get(url)
+    assert download_name(draft) == f"{record.reference}-DRAFT.pdf"
+    pages = pdf_page_texts(draft.data)
+    assert len(pages) >= 2
+    for page in pages:
+        assert "DRAFT — not final, do not send" in page
+        assert "DRAFT\n" in page
+
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+    assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302
+    db.session.refresh(letter)
+    assert 'class="draft"' not in letter.document_html
+    final = client.get(url)
+    assert download_name(final) == f"{record.reference}.pdf"
+    final_pages = pdf_page_texts(final.data)
+    assert not any("DRAFT" in page for page in final_pages)
+    # The mark is all that differs: the letter itself is the one that was drafted.
+    unmarked = [
+        "\n".join(line for line in page.splitlines() if "DRAFT" not in line) for page in pages
+    ]
+    assert unmarked == final_pages
+
+
+def test_a_combined_pdf_marks_the_pages_of_each_draft_and_only_those(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agencies = [make_agency() for _ in range(3)]
+    auth.login(make_user(Role.ADVOCATE))
+    long_details = "\r\n\r\n".join(f"Paragraph {n} " + "of detail " * 60 for n in range(12))
+    post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([a.id for a in agencies], f_details=long_details, save="Save draft"),
+    )
+    records = db.session.scalars(select(RecordsRequest).order_by(RecordsRequest.id)).all()
+    finalize_and_send(client, records[1], records[1].initial_letter)
+    query = "&".join(f"ref={r.reference}" for r in records)
+
+    response = client.get(f"/letters/print?{query}")
+    assert download_name(response).endswith("-DRAFT.pdf")
+    pages = pdf_page_texts(response.data)
+    for page in pages:
+        reference = next(r.reference for r in records if f"Reference {r.reference}" in page)
+        if reference == records[1].reference:
+            assert "DRAFT" not in page
+        else:
+            assert "DRAFT — not final, do not send" in page
+    assert sum(f"Reference {records[1].reference}" in page for page in pages) >= 2
+
+    response = client.get(f"/letters/print?ref={records[1].reference}")
+    assert "DRAFT" not in download_name(response)
+    assert not any("DRAFT" in page for page in pdf_page_texts(response.data))

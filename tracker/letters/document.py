@@ -67,6 +67,8 @@ class LetterParts:
     recipient: Recipient
     letter_date: date
     agency_tracking_number: str = ""
+    # A draft prints marked as one on every page; a finalized letter never is.
+    draft: bool = False
 
 
 _layout = Environment(autoescape=True, undefined=StrictUndefined).from_string(
@@ -87,5 +89,6 @@ def document_html(parts: LetterParts) -> str:
             "recipient_lines": parts.recipient.lines,
             "letter_date": format_date(parts.letter_date),
             "agency_tracking_number": parts.agency_tracking_number,
+            "draft": parts.draft,
         }
     )

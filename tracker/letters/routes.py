@@ -371,6 +371,8 @@ def letter_pdf(reference: str, letter_id: int) -> Response:
     except LetterError:
         abort(404)
     suffix = "" if letter.kind == "initial" else f"-{letter.kind.replace('_', '-')}"
+    if letter.is_draft:
+        suffix += "-DRAFT"
     return pdf_response(letters_pdf([document]), f"{record.reference}{suffix}.pdf")
 
 
@@ -386,6 +388,7 @@ def print_letters() -> BaseResponse:
         statement = statement.where(RecordsRequest.reference.in_(references[:200]))
     records = db.session.scalars(statement.order_by(RecordsRequest.reference)).all()
     documents = []
+    any_draft = False
     for record in records:
         if record.current_letter is None:
             continue
@@ -393,8 +396,11 @@ def print_letters() -> BaseResponse:
             documents.append(letter_document(record.current_letter, record))
         except LetterError:
             continue
+        any_draft = any_draft or record.current_letter.is_draft
     if not documents:
         flash("None of the chosen requests has a letter that can be printed.", "error")
         return redirect(url_for("requests.list_requests"))
+    # Each draft's own pages are marked; the name warns before the file is opened.
+    draft = "-DRAFT" if any_draft else ""
     stamp = local_today().isoformat()
-    return pdf_response(letters_pdf(documents), f"letters-{stamp}-{len(documents)}.pdf")
+    return pdf_response(letters_pdf(documents), f"letters-{stamp}-{len(documents)}{draft}.pdf")

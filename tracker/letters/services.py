@@ -183,8 +183,12 @@ def compose(
     request: RecordsRequest | None,
     letter_date: date,
     reference: str,
+    draft: bool = True,
 ) -> Preview:
-    """The letter exactly as it prints, from a template and typed values."""
+    """The letter exactly as it prints, from a template and typed values.
+
+    It is marked as a draft unless it is being finalized.
+    """
     rendered = render(template, values, template_context(agency, sender, request, letter_date))
     parts = LetterParts(
         reference=reference,
@@ -195,6 +199,7 @@ def compose(
         recipient=recipient(agency),
         letter_date=letter_date,
         agency_tracking_number=request.agency_tracking_number if request else "",
+        draft=draft,
     )
     return Preview(rendered=rendered, html=document_html(parts))
 
@@ -213,6 +218,7 @@ def letter_document(letter: Letter, request: RecordsRequest) -> str:
         request,
         local_today(),
         request.reference,
+        draft=True,
     )
     return preview.html
 
@@ -341,6 +347,7 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
         request,
         today,
         request.reference,
+        draft=False,
     )
     letter.document_html = preview.html
     letter.subject = preview.rendered.subject
