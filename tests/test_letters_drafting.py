@@ -344,3 +344,35 @@ def test_a_combined_pdf_marks_the_pages_of_each_draft_and_only_those(
     response = client.get(f"/letters/print?ref={records[1].reference}")
     assert "DRAFT" not in download_name(response)
     assert not any("DRAFT" in page for page in pdf_page_texts(response.data))
+
+
+def test_the_signature_block_prints_the_name_and_below_it_the_title(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency()
+    organization = Organization(name="Coalition for Humane Immigrant Rights")
+    db.session.add(organization)
+    db.session.commit()
+    auth.login(make_user(Role.ADVOCATE))
+    data = draft_data(
+        [agency.id],
+        organization=str(organization.id),
+        requester_name="Ada Advocate",
+        signature="Ada Advocate, Staff Attorney",
+        save="Save draft",
+    )
+    post_form(client, "/letters/test-simple/draft", data)
+    record = db.session.scalars(select(RecordsRequest)).one()
+    letter = record.initial_letter
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+    for _ in ("draft", "final"):
+        text = pdf_text(client.get(f"{base}/letter.pdf").data)
+        assert "Ada Advocate, Staff Attorney" not in text
+        assert (
+            "Sincerely,\nAda Advocate\nStaff Attorney\nCoalition for Humane Immigrant Rights\n"
+            in text
+        )
+        post_form(client, f"{base}/finalize", {}, token_from=base)
+    db.session.refresh(letter)
+    assert not letter.is_draft

@@ -54,7 +54,34 @@ def test_every_shipped_letter_prints_its_statutes_agency_and_records(app, make_a
     assert unspaced(preview.rendered.records) in compact
     assert preview.rendered.records
     assert "Reference LA-2026-0042 · Page 1 of" in text
-    assert "Ana Ruiz, Policy Director" in text
+    # The signature line "Ana Ruiz, Policy Director": the name, the title below it.
+    assert "\nAna Ruiz\nPolicy Director\n" in printed
+    assert "Ana Ruiz, Policy Director" not in text
+
+
+@pytest.mark.parametrize(
+    ("signature", "lines"),
+    [
+        ("Ada Advocate, Staff Attorney", ["Ada Advocate", "Staff Attorney"]),
+        ("Ana Ruiz, Esq., Staff Attorney", ["Ana Ruiz, Esq.", "Staff Attorney"]),
+        (
+            "Luis Ortega, Jr., Director, Legal Services",
+            ["Luis Ortega, Jr.", "Director, Legal Services"],
+        ),
+        ("Martin Luther King, Jr.", ["Martin Luther King, Jr."]),
+        ("Ana Ruiz", ["Ana Ruiz"]),
+        ("Ana Ruiz,", ["Ana Ruiz"]),
+    ],
+)
+def test_the_signature_line_prints_the_name_then_the_title_below_it(signature, lines):
+    assert Sender(name="Someone", signature=signature).signature_lines == lines
+
+
+def test_without_a_signature_line_the_name_signs_and_an_organization_prints_whole():
+    assert Sender(name="Ana Ruiz").signature_lines == ["Ana Ruiz"]
+    coalition = "Coalition for Humane Immigrant Rights, Inc."
+    sender = Sender(name="Ana Ruiz", organization=coalition, signature=coalition)
+    assert sender.signature_lines == [coalition]
 
 
 def test_the_shipped_statute_lists_name_the_core_cpra_sections():

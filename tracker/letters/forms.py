@@ -51,7 +51,10 @@ class SenderFields(FlaskForm):
     signature = StringField(
         "Signature line",
         validators=[Optional(), Length(max=300)],
-        description="As it should read under the signature, e.g. Ana Ruiz, Policy Director.",
+        description=(
+            "Name, comma, title, e.g. Ana Ruiz, Policy Director: the title prints on the line "
+            "below the name."
+        ),
     )
 
     def sender(self, organization_name: str) -> Sender:
