@@ -1,5 +1,6 @@
 """Drafting a letter: the form, the preview, one request per agency, finalize, send, print."""
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -376,3 +377,42 @@ def test_the_signature_block_prints_the_name_and_below_it_the_title(
         post_form(client, f"{base}/finalize", {}, token_from=base)
     db.session.refresh(letter)
     assert not letter.is_draft
+
+
+def ticked_agencies(page: str) -> set[int]:
+    inputs = re.findall(r'<input[^>]*name="agencies"[^>]*>', page)
+    return {int(re.search(r'value="(\d+)"', i).group(1)) for i in inputs if " checked" in i}
+
+
+def test_a_new_draft_starts_with_the_suggested_agencies_ticked_and_keeps_the_choice(
+    client, auth, make_user, make_agency
+):
+    # cpra-police-commission-ice-collaboration suggests the Police Commission and LAPD.
+    lapd = make_agency(name="Los Angeles Police Department", slug="lapd")
+    commission = make_agency(name="Board of Police Commissioners", slug="la-police-commission")
+    sheriff = make_agency(name="Los Angeles County Sheriff's Department", slug="lasd")
+    make_agency(name="U.S. Immigration and Customs Enforcement", slug="ice", law="us-foia")
+    auth.login(make_user(Role.ADVOCATE))
+    url = "/letters/cpra-police-commission-ice-collaboration/draft"
+
+    page = client.get(url).get_data(as_text=True)
+    assert ticked_agencies(page) == {lapd.id, commission.id}
+    assert f'value="{sheriff.id}"' in page
+    assert ticked_agencies(client.get(f"{url}?agency={sheriff.id}").get_data(as_text=True)) == {
+        sheriff.id
+    }
+
+    # What the advocate ticked is what comes back, even nothing at all.
+    template_fields = {
+        "title": "Commission reports",
+        "organization": "",
+        "f_date_from": "2024-01-01",
+        "f_date_to": "2025-12-31",
+        "requester_name": "Ana Ruiz",
+        "preview": "Preview",
+    }
+    page = post_form(client, url, {**template_fields, "agencies": [str(sheriff.id)]})
+    assert ticked_agencies(page.get_data(as_text=True)) == {sheriff.id}
+    page = post_form(client, url, template_fields).get_data(as_text=True)
+    assert ticked_agencies(page) == set()
+    assert 'id="agencies-error"' in page

@@ -135,6 +135,16 @@ def agency_choices(template: LetterTemplate) -> list[SelectChoice]:
     ]
 
 
+def suggested_agency_ids(template: LetterTemplate) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Agency.id).where(
+                Agency.slug.in_(template.suggested_agencies), Agency.law.in_(template.laws)
+            )
+        )
+    )
+
+
 @bp.route("/letters/<slug>/draft", methods=["GET", "POST"])
 @roles_required(*EDITORS)
 def new_requests(slug: str) -> BaseResponse | str:
@@ -157,8 +167,9 @@ def new_requests(slug: str) -> BaseResponse | str:
         form.organization.data = str(organization.id) if organization else ""
         form.fill_sender(remembered_sender(current_user, organization))
         fill_values(form, template, prefilled_values(template, None))
+        # A link may name the agencies; otherwise the template's suggestions start ticked.
         wanted = request.args.getlist("agency", type=whole_number)
-        form.agencies.data = wanted
+        form.agencies.data = wanted or suggested_agency_ids(template)
     preview: Preview | None = None
     if form.validate_on_submit():
         organization = (
