@@ -6,10 +6,18 @@ from datetime import date
 from sqlalchemy import select
 
 from tests.conftest import post_form
-from tests.letters_support import pdf_page_texts, pdf_pages, pdf_text, simple_letter, squash
+from tests.letters_support import (
+    form_values,
+    pdf_page_texts,
+    pdf_pages,
+    pdf_text,
+    simple_letter,
+    squash,
+)
 from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.letters.models import Letter, LetterState, RequesterProfile
+from tracker.letters.models import Channel, Letter, LetterState, RequesterProfile
+from tracker.letters.services import library
 from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 
 
@@ -416,3 +424,79 @@ def test_a_new_draft_starts_with_the_suggested_agencies_ticked_and_keeps_the_cho
     page = post_form(client, url, template_fields).get_data(as_text=True)
     assert ticked_agencies(page) == set()
     assert 'id="agencies-error"' in page
+
+
+ALMA = {
+    "requester_name": "Alma Advocate",
+    "signature": "Alma Advocate, Staff Attorney",
+    "requester_address": "200 Spring Street\r\nLos Angeles, CA 90012",
+    "requester_email": "alma@coalition.example",
+    "requester_phone": "(213) 555-0199",
+}
+
+
+def test_the_follow_up_is_from_whoever_sent_the_request_whoever_drafts_it(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency(name="Los Angeles Police Department", short_name="LAPD")
+    coalition = Organization(name="Coalition for Humane Immigrant Rights")
+    db.session.add(coalition)
+    db.session.commit()
+    auth.login(make_user(Role.ADVOCATE, name="Alma Advocate"))
+    data = draft_data([agency.id], organization=str(coalition.id), save="Save draft", **ALMA)
+    post_form(client, "/letters/test-simple/draft", data)
+    record = db.session.scalars(select(RecordsRequest)).one()
+
+    staff = make_user(Role.STAFF, name="Sam Staff")
+    auth.login(staff)
+    follow_up = f"/requests/{record.reference}/follow-up"
+    # Before the original is final, its draft is what the request goes out as.
+    form = form_values(client.get(follow_up, follow_redirects=True).get_data(as_text=True))
+    assert form["requester_name"] == "Alma Advocate"
+    finalize_and_send(client, record, record.initial_letter, "2026-11-02", "email")
+
+    response = client.get(follow_up)
+    assert response.headers["Location"].endswith("template=cpra-follow-up-overdue")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    form = form_values(page)
+    assert form["organization"] == "Coalition for Humane Immigrant Rights"
+    for name, value in ALMA.items():
+        assert form[name] == value.replace("\r\n", "\n"), name
+    assert form["f_original_date"] == "2026-11-02"
+    assert form["f_sent_via"] == "sent by email"
+    assert not any("Sam" in str(value) for value in form.values())
+
+    form["save"] = "Save draft"
+    assert post_form(client, response.headers["Location"], form).status_code == 302
+    letter = db.session.scalars(select(Letter).where(Letter.kind == "follow_up")).one()
+    assert letter.created_by_id == staff.id
+    text = pdf_text(client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf").data)
+    letterhead = "Coalition for Humane Immigrant Rights 200 Spring Street · Los Angeles, CA 90012"
+    assert f"{letterhead} · alma@coalition.example · (213) 555-0199" in squash(text)
+    assert "Sincerely,\nAlma Advocate\nStaff Attorney\nCoalition" in text
+    assert "dated November 2, 2026, and sent by email (our reference" in squash(text)
+    assert "Sam" not in text
+    # Signing as the advocate does not make her the staff member's own default.
+    assert (
+        db.session.scalars(
+            select(RequesterProfile).where(RequesterProfile.user_id == staff.id)
+        ).all()
+        == []
+    )
+
+    # The defaults are only defaults: the staff member may sign in their own name.
+    edit = f"/requests/{record.reference}/letters/{letter.id}/edit"
+    form = form_values(client.get(edit).get_data(as_text=True))
+    assert form["organization"] == "Coalition for Humane Immigrant Rights"
+    mine = {"organization": "", "requester_name": "Sam Staff", "signature": "Sam Staff, Staff"}
+    assert post_form(client, edit, {**form, **mine, "save": "Save draft"}).status_code == 302
+    text = pdf_text(client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf").data)
+    assert "Sam Staff 200 Spring Street" in squash(text)
+    assert "Sincerely,\nSam Staff\nStaff\n" in text and "Coalition" not in text
+
+
+def test_every_way_of_sending_a_letter_is_one_the_follow_ups_can_quote(app):
+    phrases = {channel.sent_phrase for channel in Channel}
+    for slug in ("cpra-follow-up-overdue", "foia-follow-up-overdue"):
+        assert set(library().get(slug).field("sent_via").choices) == phrases

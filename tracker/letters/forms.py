@@ -93,6 +93,23 @@ class LetterDraftForm(SenderFields):
     save = SubmitField("Save draft")
 
 
+class FurtherLetterForm(LetterDraftForm):
+    """A follow-up, response, demand or appeal: from whoever the request went out from."""
+
+    organization = StringField(
+        "Organization",
+        validators=[Optional(), Length(max=200)],
+        description="Printed on the letterhead. Leave empty to write in your own name.",
+    )
+
+    def fill_sender(self, sender: Sender) -> None:
+        super().fill_sender(sender)
+        self.organization.data = sender.organization
+
+    def organization_name(self) -> str:
+        return (self.organization.data or "").strip()
+
+
 class FinalizeForm(FlaskForm):
     submit = SubmitField("Finalize the letter")
 

@@ -16,6 +16,7 @@ from tracker.letters import bp
 from tracker.letters.document import Sender
 from tracker.letters.forms import (
     FinalizeForm,
+    FurtherLetterForm,
     LetterDraftForm,
     MarkSentForm,
     NewRequestsForm,
@@ -37,6 +38,7 @@ from tracker.letters.services import (
     library,
     local_today,
     mark_sent,
+    original_sender,
     prefilled_values,
     remembered_sender,
     update_draft,
@@ -247,9 +249,11 @@ def new_letter(reference: str) -> BaseResponse | str:
     template = get_template_or_404(slug)
     if template.kind == "initial":
         abort(404)
-    form = form_class(LetterDraftForm, template)()
+    form = form_class(FurtherLetterForm, template)()
     if request.method == "GET":
-        form.fill_sender(remembered_sender(current_user, record.organization))
+        # Signed, by default, as the request went out, whoever drafts the letter.
+        sender = original_sender(record) or remembered_sender(current_user, record.organization)
+        form.fill_sender(sender)
         fill_values(form, template, prefilled_values(template, record))
     return draft_form(form, template, record, None)
 
@@ -264,7 +268,8 @@ def edit_letter(reference: str, letter_id: int) -> BaseResponse | str:
         flash("This letter is final and can no longer be edited.", "info")
         return redirect(url_for("letters.show_letter", reference=reference, letter_id=letter.id))
     template = get_template_or_404(letter.template_slug)
-    form = form_class(LetterDraftForm, template)()
+    base = LetterDraftForm if letter.kind == "initial" else FurtherLetterForm
+    form = form_class(base, template)()
     if request.method == "GET":
         form.fill_sender(Sender(**letter.sender))
         fill_values(form, template, template.typed_values(letter.field_values))
@@ -276,8 +281,11 @@ def draft_form(
 ) -> BaseResponse | str:
     preview: Preview | None = None
     if form.validate_on_submit():
-        organization = record.organization
-        sender = form.sender(organization.name if organization else "")
+        if isinstance(form, FurtherLetterForm):
+            sender = form.sender(form.organization_name())
+        else:
+            # The letter that starts a request is from the request's organization.
+            sender = form.sender(record.organization.name if record.organization else "")
         values = values_from(form, template)
         try:
             if form.save.data:
