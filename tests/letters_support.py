@@ -1,6 +1,7 @@
 """Letter templates written by tests into the instance folder, where admins drop theirs."""
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from pypdf import PdfReader
@@ -68,6 +69,12 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
+def pdf_page_texts(data: bytes) -> list[str]:
+    import io
+
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+
+
 def pdf_pages(data: bytes) -> int:
     import io
 
@@ -83,3 +90,55 @@ def unspaced(text: str) -> str:
     """Text with no white space at all, for finding phrases a line break may split
     anywhere, even inside "552(a)(6)(A)(i)" or after a hyphen."""
     return "".join(text.replace("\u00a0", " ").split())
+
+
+def form_values(page: str) -> dict[str, Any]:
+    """What a browser would submit from the page's main form (its largest), as shown."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.forms: list[dict[str, Any]] = []
+            self.values: dict[str, Any] = {}
+            self.inside = False
+            self.textarea: str | None = None
+            self.select: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = {key: value or "" for key, value in attrs}
+            if tag == "form" and a.get("method") == "post":
+                self.inside, self.values = True, {}
+                self.forms.append(self.values)
+            if not self.inside:
+                return
+            name, kind = a.get("name", ""), a.get("type", "text")
+            if tag == "input" and name and kind not in ("submit", "checkbox", "radio"):
+                self.values[name] = a.get("value", "")
+            elif tag == "input" and name and "checked" in a:
+                self.values.setdefault(name, []).append(a.get("value", "y"))
+            elif tag == "textarea":
+                self.textarea = name
+                self.values[name] = ""
+            elif tag == "select":
+                self.select = name
+            elif tag == "option" and self.select:
+                if "selected" in a or self.select not in self.values:
+                    self.values[self.select] = a.get("value", "")
+
+        def handle_data(self, data: str) -> None:
+            if self.textarea:
+                value = self.values[self.textarea] + data
+                self.values[self.textarea] = value.removeprefix("\r\n").removeprefix("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "form":
+                self.inside = False
+            elif tag == "textarea":
+                self.textarea = None
+            elif tag == "select":
+                self.select = None
+
+    reader = Reader()
+    reader.feed(page)
+    return max(reader.forms, key=len)

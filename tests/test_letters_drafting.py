@@ -7,10 +7,18 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from tests.conftest import post_form
-from tests.letters_support import pdf_pages, pdf_text, simple_letter, squash
+from tests.letters_support import (
+    form_values,
+    pdf_page_texts,
+    pdf_pages,
+    pdf_text,
+    simple_letter,
+    squash,
+)
 from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.letters.models import Letter, LetterState, RequesterProfile
+from tracker.letters.models import Channel, Letter, LetterState, RequesterProfile
+from tracker.letters.services import library
 from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 
 
@@ -418,3 +426,234 @@ def test_marking_sent_on_a_day_after_today_is_refused_at_the_date_and_keeps_it(
     assert response.status_code == 302
     db.session.refresh(record)
     assert record.sent_on == date(2026, 11, 20)
+
+
+def finalize_and_send(client, record, letter, sent_on="2026-11-02", channel="email"):
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+    assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": sent_on, "channel": channel}, token_from=base
+    )
+    assert response.status_code == 302
+
+
+def download_name(response) -> str:
+    return response.headers["Content-Disposition"].split('filename="', 1)[1].rstrip('"')
+
+
+def test_a_draft_prints_marked_on_every_page_and_the_final_letter_does_not(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency()
+    auth.login(make_user(Role.ADVOCATE))
+    long_details = "\r\n\r\n".join(f"Paragraph {n} " + "of detail " * 60 for n in range(12))
+    post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([agency.id], f_details=long_details, save="Save draft"),
+    )
+    record = db.session.scalars(select(RecordsRequest)).one()
+    letter = record.initial_letter
+    url = f"/requests/{record.reference}/letters/{letter.id}/letter.pdf"
+
+    draft = client.get(url)
+    assert download_name(draft) == f"{record.reference}-DRAFT.pdf"
+    pages = pdf_page_texts(draft.data)
+    assert len(pages) >= 2
+    for page in pages:
+        assert "DRAFT — not final, do not send" in page
+        assert "DRAFT\n" in page
+
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+    assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302
+    db.session.refresh(letter)
+    assert 'class="draft"' not in letter.document_html
+    final = client.get(url)
+    assert download_name(final) == f"{record.reference}.pdf"
+    final_pages = pdf_page_texts(final.data)
+    assert not any("DRAFT" in page for page in final_pages)
+    # The mark is all that differs: the letter itself is the one that was drafted.
+    unmarked = [
+        "\n".join(line for line in page.splitlines() if "DRAFT" not in line) for page in pages
+    ]
+    assert unmarked == final_pages
+
+
+def test_a_combined_pdf_marks_the_pages_of_each_draft_and_only_those(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agencies = [make_agency() for _ in range(3)]
+    auth.login(make_user(Role.ADVOCATE))
+    long_details = "\r\n\r\n".join(f"Paragraph {n} " + "of detail " * 60 for n in range(12))
+    post_form(
+        client,
+        "/letters/test-simple/draft",
+        draft_data([a.id for a in agencies], f_details=long_details, save="Save draft"),
+    )
+    records = db.session.scalars(select(RecordsRequest).order_by(RecordsRequest.id)).all()
+    finalize_and_send(client, records[1], records[1].initial_letter)
+    query = "&".join(f"ref={r.reference}" for r in records)
+
+    response = client.get(f"/letters/print?{query}")
+    assert download_name(response).endswith("-DRAFT.pdf")
+    pages = pdf_page_texts(response.data)
+    for page in pages:
+        reference = next(r.reference for r in records if f"Reference {r.reference}" in page)
+        if reference == records[1].reference:
+            assert "DRAFT" not in page
+        else:
+            assert "DRAFT — not final, do not send" in page
+    assert sum(f"Reference {records[1].reference}" in page for page in pages) >= 2
+
+    response = client.get(f"/letters/print?ref={records[1].reference}")
+    assert "DRAFT" not in download_name(response)
+    assert not any("DRAFT" in page for page in pdf_page_texts(response.data))
+
+
+def test_the_signature_block_prints_the_name_and_below_it_the_title(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency()
+    organization = Organization(name="Coalition for Humane Immigrant Rights")
+    db.session.add(organization)
+    db.session.commit()
+    auth.login(make_user(Role.ADVOCATE))
+    data = draft_data(
+        [agency.id],
+        organization=str(organization.id),
+        requester_name="Ada Advocate",
+        signature="Ada Advocate, Staff Attorney",
+        save="Save draft",
+    )
+    post_form(client, "/letters/test-simple/draft", data)
+    record = db.session.scalars(select(RecordsRequest)).one()
+    letter = record.initial_letter
+    base = f"/requests/{record.reference}/letters/{letter.id}"
+    for _ in ("draft", "final"):
+        text = pdf_text(client.get(f"{base}/letter.pdf").data)
+        assert "Ada Advocate, Staff Attorney" not in text
+        assert (
+            "Sincerely,\nAda Advocate\nStaff Attorney\nCoalition for Humane Immigrant Rights\n"
+            in text
+        )
+        post_form(client, f"{base}/finalize", {}, token_from=base)
+    db.session.refresh(letter)
+    assert not letter.is_draft
+
+
+def ticked_agencies(page: str) -> set[int]:
+    inputs = re.findall(r'<input[^>]*name="agencies"[^>]*>', page)
+    return {int(re.search(r'value="(\d+)"', i).group(1)) for i in inputs if " checked" in i}
+
+
+def test_a_new_draft_starts_with_the_suggested_agencies_ticked_and_keeps_the_choice(
+    client, auth, make_user, make_agency
+):
+    # cpra-police-commission-ice-collaboration suggests the Police Commission and LAPD.
+    lapd = make_agency(name="Los Angeles Police Department", slug="lapd")
+    commission = make_agency(name="Board of Police Commissioners", slug="la-police-commission")
+    sheriff = make_agency(name="Los Angeles County Sheriff's Department", slug="lasd")
+    make_agency(name="U.S. Immigration and Customs Enforcement", slug="ice", law="us-foia")
+    auth.login(make_user(Role.ADVOCATE))
+    url = "/letters/cpra-police-commission-ice-collaboration/draft"
+
+    page = client.get(url).get_data(as_text=True)
+    assert ticked_agencies(page) == {lapd.id, commission.id}
+    assert f'value="{sheriff.id}"' in page
+    assert ticked_agencies(client.get(f"{url}?agency={sheriff.id}").get_data(as_text=True)) == {
+        sheriff.id
+    }
+
+    # What the advocate ticked is what comes back, even nothing at all.
+    template_fields = {
+        "title": "Commission reports",
+        "organization": "",
+        "f_date_from": "2024-01-01",
+        "f_date_to": "2025-12-31",
+        "requester_name": "Ana Ruiz",
+        "preview": "Preview",
+    }
+    page = post_form(client, url, {**template_fields, "agencies": [str(sheriff.id)]})
+    assert ticked_agencies(page.get_data(as_text=True)) == {sheriff.id}
+    page = post_form(client, url, template_fields).get_data(as_text=True)
+    assert ticked_agencies(page) == set()
+    assert 'id="agencies-error"' in page
+
+
+ALMA = {
+    "requester_name": "Alma Advocate",
+    "signature": "Alma Advocate, Staff Attorney",
+    "requester_address": "200 Spring Street\r\nLos Angeles, CA 90012",
+    "requester_email": "alma@coalition.example",
+    "requester_phone": "(213) 555-0199",
+}
+
+
+def test_the_follow_up_is_from_whoever_sent_the_request_whoever_drafts_it(
+    app, client, auth, make_user, make_agency
+):
+    simple_letter(app)
+    agency = make_agency(name="Los Angeles Police Department", short_name="LAPD")
+    coalition = Organization(name="Coalition for Humane Immigrant Rights")
+    db.session.add(coalition)
+    db.session.commit()
+    auth.login(make_user(Role.ADVOCATE, name="Alma Advocate"))
+    data = draft_data([agency.id], organization=str(coalition.id), save="Save draft", **ALMA)
+    post_form(client, "/letters/test-simple/draft", data)
+    record = db.session.scalars(select(RecordsRequest)).one()
+
+    staff = make_user(Role.STAFF, name="Sam Staff")
+    auth.login(staff)
+    follow_up = f"/requests/{record.reference}/follow-up"
+    # Before the original is final, its draft is what the request goes out as.
+    form = form_values(client.get(follow_up, follow_redirects=True).get_data(as_text=True))
+    assert form["requester_name"] == "Alma Advocate"
+    finalize_and_send(client, record, record.initial_letter, "2026-11-02", "email")
+
+    response = client.get(follow_up)
+    assert response.headers["Location"].endswith("template=cpra-follow-up-overdue")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    form = form_values(page)
+    assert form["organization"] == "Coalition for Humane Immigrant Rights"
+    for name, value in ALMA.items():
+        assert form[name] == value.replace("\r\n", "\n"), name
+    assert form["f_original_date"] == "2026-11-02"
+    assert form["f_sent_via"] == "sent by email"
+    assert not any("Sam" in str(value) for value in form.values())
+
+    form["save"] = "Save draft"
+    assert post_form(client, response.headers["Location"], form).status_code == 302
+    letter = db.session.scalars(select(Letter).where(Letter.kind == "follow_up")).one()
+    assert letter.created_by_id == staff.id
+    text = pdf_text(client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf").data)
+    letterhead = "Coalition for Humane Immigrant Rights 200 Spring Street · Los Angeles, CA 90012"
+    assert f"{letterhead} · alma@coalition.example · (213) 555-0199" in squash(text)
+    assert "Sincerely,\nAlma Advocate\nStaff Attorney\nCoalition" in text
+    assert "dated November 2, 2026, and sent by email (our reference" in squash(text)
+    assert "Sam" not in text
+    # Signing as the advocate does not make her the staff member's own default.
+    assert (
+        db.session.scalars(
+            select(RequesterProfile).where(RequesterProfile.user_id == staff.id)
+        ).all()
+        == []
+    )
+
+    # The defaults are only defaults: the staff member may sign in their own name.
+    edit = f"/requests/{record.reference}/letters/{letter.id}/edit"
+    form = form_values(client.get(edit).get_data(as_text=True))
+    assert form["organization"] == "Coalition for Humane Immigrant Rights"
+    mine = {"organization": "", "requester_name": "Sam Staff", "signature": "Sam Staff, Staff"}
+    assert post_form(client, edit, {**form, **mine, "save": "Save draft"}).status_code == 302
+    text = pdf_text(client.get(f"/requests/{record.reference}/letters/{letter.id}/letter.pdf").data)
+    assert "Sam Staff 200 Spring Street" in squash(text)
+    assert "Sincerely,\nSam Staff\nStaff\n" in text and "Coalition" not in text
+
+
+def test_every_way_of_sending_a_letter_is_one_the_follow_ups_can_quote(app):
+    phrases = {channel.sent_phrase for channel in Channel}
+    for slug in ("cpra-follow-up-overdue", "foia-follow-up-overdue"):
+        assert set(library().get(slug).field("sent_via").choices) == phrases

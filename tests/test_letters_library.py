@@ -1,5 +1,6 @@
 """The letter library: every shipped letter prints correctly; templates are safe."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,67 @@ def test_every_shipped_letter_prints_its_statutes_agency_and_records(app, make_a
     assert unspaced(preview.rendered.records) in compact
     assert preview.rendered.records
     assert "Reference LA-2026-0042 · Page 1 of" in text
-    assert "Ana Ruiz, Policy Director" in text
+    # The signature line "Ana Ruiz, Policy Director": the name, the title below it.
+    assert "\nAna Ruiz\nPolicy Director\n" in printed
+    assert "Ana Ruiz, Policy Director" not in text
+
+
+FEE_CAPPED = sorted(
+    slug
+    for slug, template in SHIPPED.templates.items()
+    if any(spec.type == "money" for spec in template.fields)
+)
+
+
+def test_the_letters_that_name_a_fee_cap_are_the_requests():
+    assert len(FEE_CAPPED) >= 12
+    assert {SHIPPED.templates[slug].kind for slug in FEE_CAPPED} == {"initial"}
+
+
+@pytest.mark.parametrize("slug", FEE_CAPPED)
+def test_a_fee_cap_of_nothing_asks_to_be_told_before_any_fee(app, make_agency, slug):
+    template = library().get(slug)
+    [cap] = [spec.name for spec in template.fields if spec.type == "money"]
+    agency = make_agency(law=template.laws[0])
+
+    def printed(amount):
+        values = {**template.example_values(), cap: template.field(cap).parse(amount)}
+        preview = compose(template, values, agency, SENDER, None, date(2026, 11, 2), "LA-1")
+        return squash(pdf_text(letters_pdf([preview.html])))
+
+    for nothing in ("0", None):
+        text = printed(nothing)
+        assert "$0.00" not in text and "up to ." not in text and "exceed ," not in text
+        assert "we do not agree to pay any fee without first being told of it" in text.lower()
+        assert "however small" in text
+    text = printed("75")
+    assert "fees of up to $75.00" in text
+    assert "however small" not in text
+
+
+@pytest.mark.parametrize(
+    ("signature", "lines"),
+    [
+        ("Ada Advocate, Staff Attorney", ["Ada Advocate", "Staff Attorney"]),
+        ("Ana Ruiz, Esq., Staff Attorney", ["Ana Ruiz, Esq.", "Staff Attorney"]),
+        (
+            "Luis Ortega, Jr., Director, Legal Services",
+            ["Luis Ortega, Jr.", "Director, Legal Services"],
+        ),
+        ("Martin Luther King, Jr.", ["Martin Luther King, Jr."]),
+        ("Ana Ruiz", ["Ana Ruiz"]),
+        ("Ana Ruiz,", ["Ana Ruiz"]),
+    ],
+)
+def test_the_signature_line_prints_the_name_then_the_title_below_it(signature, lines):
+    assert Sender(name="Someone", signature=signature).signature_lines == lines
+
+
+def test_without_a_signature_line_the_name_signs_and_an_organization_prints_whole():
+    assert Sender(name="Ana Ruiz").signature_lines == ["Ana Ruiz"]
+    coalition = "Coalition for Humane Immigrant Rights, Inc."
+    sender = Sender(name="Ana Ruiz", organization=coalition, signature=coalition)
+    assert sender.signature_lines == [coalition]
 
 
 def test_the_shipped_statute_lists_name_the_core_cpra_sections():

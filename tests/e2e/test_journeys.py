@@ -121,8 +121,9 @@ def test_the_advocate_drafts_one_request_to_two_agencies_and_sends_both(
     page.get_by_role("link", name=re.compile("^Draft")).first.click()
 
     page.get_by_label("Title").fill(TITLE)
-    page.get_by_label("Los Angeles Police Department", exact=False).first.check()
-    page.get_by_label("Board of Police Commissioners", exact=False).first.check()
+    # The letter suggests both agencies: they start ticked.
+    expect(page.get_by_label("Los Angeles Police Department", exact=False).first).to_be_checked()
+    expect(page.get_by_label("Board of Police Commissioners", exact=False).first).to_be_checked()
     page.get_by_label("Records from").fill("2024-01-01")
     page.get_by_label("Records to").fill("2026-10-31")
     page.get_by_label("Your name", exact=False).first.fill(TEAM["advocate"][0])
@@ -230,13 +231,19 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     overdue.get_by_role("link", name="Draft follow-up").click()
     expect(page.get_by_label("Date of the original request")).to_have_value("2026-11-02")
     expect(page.get_by_label("Deadline that was missed")).to_have_value("2026-11-12")
+    expect(page.get_by_label("How the original request was sent")).to_have_value("sent by email")
+    # Signed as the request went out, by the advocate, though staff draft it.
+    expect(page.get_by_label("Your name")).to_have_value(TEAM["advocate"][0])
     check_page(page, mode, "follow-up draft")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved the draft letter.")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download PDF").click()
+    assert "DRAFT" in download.value.suggested_filename
     text = " ".join(pdf_text(download.value).split())
     assert "Overdue Public Records Act request of November 2, 2026" in text
+    assert "dated November 2, 2026, and sent by email" in text
+    assert f"Sincerely, {TEAM['advocate'][0]}" in text and TEAM["staff"][0] not in text
     assert "That deadline was November 12, 2026, and it has passed." in text
     assert f"Reference {lapd}" in text
 

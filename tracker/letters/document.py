@@ -9,6 +9,23 @@ from markupsafe import Markup
 
 from tracker.letters.library import format_date
 
+# What may follow a name after a comma and still be part of it, not a title.
+NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "esq", "phd", "ph.d", "jd", "j.d", "md", "m.d"}
+
+
+def signature_lines(signature: str) -> list[str]:
+    """A signature line as it prints: the name, then the title or position below it.
+
+    People write "Ana Ruiz, Policy Director" (the form and the organizations' signers
+    ask for that); a suffix such as "Jr." or "Esq." stays with the name.
+    """
+    parts = [part.strip() for part in signature.split(",")]
+    taken = 1
+    while taken < len(parts) and parts[taken].casefold().rstrip(".") in NAME_SUFFIXES:
+        taken += 1
+    name, title = ", ".join(parts[:taken]), ", ".join(p for p in parts[taken:] if p)
+    return [name, title] if title else [name]
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -18,6 +35,18 @@ class Sender:
     email: str = ""
     phone: str = ""
     signature: str = ""
+
+    @property
+    def signature_lines(self) -> list[str]:
+        """Under the signature: the signature line split into name and title, or the name.
+
+        A signature line that is the organization's name prints whole.
+        """
+        if not self.signature:
+            return [self.name]
+        if self.signature == self.organization:
+            return [self.signature]
+        return signature_lines(self.signature)
 
     @property
     def address_lines(self) -> list[str]:
@@ -67,6 +96,8 @@ class LetterParts:
     recipient: Recipient
     letter_date: date
     agency_tracking_number: str = ""
+    # A draft prints marked as one on every page; a finalized letter never is.
+    draft: bool = False
 
 
 _layout = Environment(autoescape=True, undefined=StrictUndefined).from_string(
@@ -87,5 +118,6 @@ def document_html(parts: LetterParts) -> str:
             "recipient_lines": parts.recipient.lines,
             "letter_date": format_date(parts.letter_date),
             "agency_tracking_number": parts.agency_tracking_number,
+            "draft": parts.draft,
         }
     )

@@ -58,7 +58,10 @@ class SenderFields(FlaskForm):
     signature = StringField(
         "Signature line",
         validators=[Optional(), Length(max=300)],
-        description="As it should read under the signature, e.g. Ana Ruiz, Policy Director.",
+        description=(
+            "Name, comma, title, e.g. Ana Ruiz, Policy Director: the title prints on the line "
+            "below the name."
+        ),
     )
 
     def sender(self, organization_name: str) -> Sender:
@@ -95,6 +98,23 @@ class NewRequestsForm(SenderFields):
 class LetterDraftForm(SenderFields):
     preview = SubmitField("Preview")
     save = SubmitField("Save draft")
+
+
+class FurtherLetterForm(LetterDraftForm):
+    """A follow-up, response, demand or appeal: from whoever the request went out from."""
+
+    organization = StringField(
+        "Organization",
+        validators=[Optional(), Length(max=200)],
+        description="Printed on the letterhead. Leave empty to write in your own name.",
+    )
+
+    def fill_sender(self, sender: Sender) -> None:
+        super().fill_sender(sender)
+        self.organization.data = sender.organization
+
+    def organization_name(self) -> str:
+        return (self.organization.data or "").strip()
 
 
 class FinalizeForm(FlaskForm):

@@ -33,6 +33,7 @@ KINDS = {
 FIELD_TYPES = {"text", "textarea", "date", "number", "money", "choice", "checkbox"}
 PREFILLS = {
     "request.sent_on",
+    "request.sent_via",
     "request.received_on",
     "request.due_on",
     "request.agency_tracking_number",
@@ -402,6 +403,7 @@ def sample_context() -> dict[str, Any]:
                 "reference": "LA-2026-0001",
                 "title": "Example request",
                 "sent_on": date(2026, 11, 2),
+                "sent_via": "sent by email",
                 "received_on": date(2026, 11, 2),
                 "due_on": date(2026, 11, 12),
                 "agency_tracking_number": "P000001-110226",

@@ -39,6 +39,17 @@ class Channel(StrEnum):
             "in_person": "In person",
         }[self.value]
 
+    @property
+    def sent_phrase(self) -> str:
+        """How a letter sent this way went, as a later letter says it."""
+        return {
+            "mail": "sent by mail",
+            "email": "sent by email",
+            "portal": "submitted through the online portal",
+            "fax": "sent by fax",
+            "in_person": "delivered in person",
+        }[self.value]
+
 
 class RequestGroup(Model):
     """Requests drafted together from one letter, one per agency."""

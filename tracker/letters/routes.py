@@ -16,6 +16,7 @@ from tracker.letters import bp
 from tracker.letters.document import Sender
 from tracker.letters.forms import (
     FinalizeForm,
+    FurtherLetterForm,
     LetterDraftForm,
     MarkSentForm,
     NewRequestsForm,
@@ -37,6 +38,7 @@ from tracker.letters.services import (
     library,
     local_today,
     mark_sent,
+    original_sender,
     prefilled_values,
     remembered_sender,
     update_draft,
@@ -135,6 +137,16 @@ def agency_choices(template: LetterTemplate) -> list[SelectChoice]:
     ]
 
 
+def suggested_agency_ids(template: LetterTemplate) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Agency.id).where(
+                Agency.slug.in_(template.suggested_agencies), Agency.law.in_(template.laws)
+            )
+        )
+    )
+
+
 @bp.route("/letters/<slug>/draft", methods=["GET", "POST"])
 @roles_required(*EDITORS)
 def new_requests(slug: str) -> BaseResponse | str:
@@ -157,8 +169,9 @@ def new_requests(slug: str) -> BaseResponse | str:
         form.organization.data = str(organization.id) if organization else ""
         form.fill_sender(remembered_sender(current_user, organization))
         fill_values(form, template, prefilled_values(template, None))
+        # A link may name the agencies; otherwise the template's suggestions start ticked.
         wanted = request.args.getlist("agency", type=whole_number)
-        form.agencies.data = wanted
+        form.agencies.data = wanted or suggested_agency_ids(template)
     preview: Preview | None = None
     if form.validate_on_submit():
         organization = (
@@ -236,9 +249,11 @@ def new_letter(reference: str) -> BaseResponse | str:
     template = get_template_or_404(slug)
     if template.kind == "initial":
         abort(404)
-    form = form_class(LetterDraftForm, template)()
+    form = form_class(FurtherLetterForm, template)()
     if request.method == "GET":
-        form.fill_sender(remembered_sender(current_user, record.organization))
+        # Signed, by default, as the request went out, whoever drafts the letter.
+        sender = original_sender(record) or remembered_sender(current_user, record.organization)
+        form.fill_sender(sender)
         fill_values(form, template, prefilled_values(template, record))
     return draft_form(form, template, record, None)
 
@@ -253,7 +268,8 @@ def edit_letter(reference: str, letter_id: int) -> BaseResponse | str:
         flash("This letter is final and can no longer be edited.", "info")
         return redirect(url_for("letters.show_letter", reference=reference, letter_id=letter.id))
     template = get_template_or_404(letter.template_slug)
-    form = form_class(LetterDraftForm, template)()
+    base = LetterDraftForm if letter.kind == "initial" else FurtherLetterForm
+    form = form_class(base, template)()
     if request.method == "GET":
         form.fill_sender(Sender(**letter.sender))
         fill_values(form, template, template.typed_values(letter.field_values))
@@ -265,8 +281,11 @@ def draft_form(
 ) -> BaseResponse | str:
     preview: Preview | None = None
     if form.validate_on_submit():
-        organization = record.organization
-        sender = form.sender(organization.name if organization else "")
+        if isinstance(form, FurtherLetterForm):
+            sender = form.sender(form.organization_name())
+        else:
+            # The letter that starts a request is from the request's organization.
+            sender = form.sender(record.organization.name if record.organization else "")
         values = values_from(form, template)
         try:
             if form.save.data:
@@ -371,6 +390,8 @@ def letter_pdf(reference: str, letter_id: int) -> Response:
     except LetterError:
         abort(404)
     suffix = "" if letter.kind == "initial" else f"-{letter.kind.replace('_', '-')}"
+    if letter.is_draft:
+        suffix += "-DRAFT"
     return pdf_response(letters_pdf([document]), f"{record.reference}{suffix}.pdf")
 
 
@@ -386,6 +407,7 @@ def print_letters() -> BaseResponse:
         statement = statement.where(RecordsRequest.reference.in_(references[:200]))
     records = db.session.scalars(statement.order_by(RecordsRequest.reference)).all()
     documents = []
+    any_draft = False
     for record in records:
         if record.current_letter is None:
             continue
@@ -393,8 +415,11 @@ def print_letters() -> BaseResponse:
             documents.append(letter_document(record.current_letter, record))
         except LetterError:
             continue
+        any_draft = any_draft or record.current_letter.is_draft
     if not documents:
         flash("None of the chosen requests has a letter that can be printed.", "error")
         return redirect(url_for("requests.list_requests"))
+    # Each draft's own pages are marked; the name warns before the file is opened.
+    draft = "-DRAFT" if any_draft else ""
     stamp = local_today().isoformat()
-    return pdf_response(letters_pdf(documents), f"letters-{stamp}-{len(documents)}.pdf")
+    return pdf_response(letters_pdf(documents), f"letters-{stamp}-{len(documents)}{draft}.pdf")

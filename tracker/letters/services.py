@@ -86,6 +86,18 @@ def remembered_sender(user: User, organization: Organization | None) -> Sender:
     )
 
 
+def original_letter(request: RecordsRequest) -> Letter | None:
+    """The letter later ones refer back to: the first finalized or sent, else the latest."""
+    sent = (letter for letter in request.letters if not letter.is_draft)
+    return next(sent, request.current_letter)
+
+
+def original_sender(request: RecordsRequest) -> Sender | None:
+    """Who the request went out from, so a follow-up is signed by the same person."""
+    letter = original_letter(request)
+    return Sender(**letter.sender) if letter is not None else None
+
+
 def remember_sender(user: User, organization: Organization | None, sender: Sender) -> None:
     key = organization.id if organization else 0
     profile = db.session.scalar(
@@ -123,16 +135,19 @@ def request_party(request: RecordsRequest | None) -> Party:
         "reference": "",
         "title": "",
         "sent_on": None,
+        "sent_via": "",
         "received_on": None,
         "due_on": None,
         "agency_tracking_number": "",
         "records_sought": "",
     }
     if request is not None:
+        original = original_letter(request)
         values.update(
             reference=request.reference,
             title=request.title,
-            sent_on=request.sent_on,
+            sent_on=request.sent_on or (original.sent_on if original else None),
+            sent_via=original.sent_via.sent_phrase if original and original.sent_via else "",
             received_on=request.received_on,
             agency_tracking_number=request.agency_tracking_number,
             records_sought=request.records_sought,
@@ -183,8 +198,12 @@ def compose(
     request: RecordsRequest | None,
     letter_date: date,
     reference: str,
+    draft: bool = True,
 ) -> Preview:
-    """The letter exactly as it prints, from a template and typed values."""
+    """The letter exactly as it prints, from a template and typed values.
+
+    It is marked as a draft unless it is being finalized.
+    """
     rendered = render(template, values, template_context(agency, sender, request, letter_date))
     parts = LetterParts(
         reference=reference,
@@ -195,6 +214,7 @@ def compose(
         recipient=recipient(agency),
         letter_date=letter_date,
         agency_tracking_number=request.agency_tracking_number if request else "",
+        draft=draft,
     )
     return Preview(rendered=rendered, html=document_html(parts))
 
@@ -213,6 +233,7 @@ def letter_document(letter: Letter, request: RecordsRequest) -> str:
         request,
         local_today(),
         request.reference,
+        draft=True,
     )
     return preview.html
 
@@ -295,7 +316,6 @@ def draft_letter(
     letter = new_letter(template, typed, sender, actor)
     request.letters.append(letter)
     add_event(request, actor, "letter", f"Drafted a letter from “{template.title}”.")
-    remember_sender(actor, request.organization, sender)
     db.session.flush()
     return letter
 
@@ -323,8 +343,10 @@ def update_draft(
             template, typed, template_context(request.agency, sender, request, local_today())
         )
         request.records_sought = rendered.records
+        # Only the letter that starts a request teaches the drafter's own details:
+        # a further letter is signed, by default, as the original one was.
+        remember_sender(actor, request.organization, sender)
     add_event(request, actor, "letter", "Edited the draft letter.")
-    remember_sender(actor, request.organization, sender)
     db.session.flush()
 
 
@@ -341,6 +363,7 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
         request,
         today,
         request.reference,
+        draft=False,
     )
     letter.document_html = preview.html
     letter.subject = preview.rendered.subject
@@ -388,6 +411,8 @@ def prefilled_values(template: LetterTemplate, request: RecordsRequest | None) -
     for spec in template.fields:
         value = spec.parse(spec.default)
         if spec.prefill and request is not None:
-            value = getattr(source, spec.prefill.removeprefix("request.")) or value
+            known = getattr(source, spec.prefill.removeprefix("request."))
+            if known and (spec.type != "choice" or known in spec.choices):
+                value = known
         values[spec.name] = value
     return values
