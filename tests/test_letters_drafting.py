@@ -428,6 +428,28 @@ def test_marking_sent_on_a_day_after_today_is_refused_at_the_date_and_keeps_it(
     assert record.sent_on == date(2026, 11, 20)
 
 
+def test_a_sent_date_after_the_agency_received_it_is_refused_at_the_date(
+    app, client, auth, make_user, make_agency
+):
+    app.config["TODAY"] = date(2026, 11, 20)
+    simple_letter(app)
+    auth.login(make_user(Role.ADVOCATE))
+    record, base = a_final_letter(client, make_agency)
+    record.received_on = date(2026, 11, 3)
+    db.session.commit()
+
+    response = post_form(
+        client, f"{base}/sent", {"sent_on": "2026-11-05", "channel": "mail"}, token_from=base
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    message, linked = field_error(page, "sent_on")
+    assert message == "The agency cannot receive it before it was sent." and linked
+    assert 'value="2026-11-05"' in page
+    db.session.refresh(record)
+    assert record.initial_letter.state == LetterState.FINAL and record.sent_on is None
+
+
 def finalize_and_send(client, record, letter, sent_on="2026-11-02", channel="email"):
     base = f"/requests/{record.reference}/letters/{letter.id}"
     assert post_form(client, f"{base}/finalize", {}, token_from=base).status_code == 302

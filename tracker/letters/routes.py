@@ -44,7 +44,7 @@ from tracker.letters.services import (
     update_draft,
 )
 from tracker.requests.models import Organization, RecordsRequest
-from tracker.requests.services import can_edit, find_by_reference
+from tracker.requests.services import RequestError, can_edit, find_by_reference
 from tracker.security import roles_required
 
 EDITORS = (Role.ADMIN, Role.STAFF, Role.ADVOCATE)
@@ -372,6 +372,11 @@ def mark_letter_sent(reference: str, letter_id: int) -> BaseResponse | str:
         return letter_page(record, letter, form)
     try:
         mark_sent(letter, record, form.sent_on.data, Channel(form.channel.data), current_user)
+    except RequestError as error:
+        # The date does not fit the request's other dates (received before it was sent).
+        db.session.rollback()
+        form.sent_on.errors = [*form.sent_on.errors, str(error)]
+        return letter_page(record, letter, form)
     except LetterError as error:
         db.session.rollback()
         flash(str(error), "error")
