@@ -327,3 +327,21 @@ def test_a_response_with_a_refused_file_is_logged_and_the_refusal_shown_at_the_u
     assert_refusal_at_the_upload_form(page, REFUSED)
     assert "Logged the acknowledgment." in top_messages(page)
     assert db.session.scalars(select(AgencyResponse)).one().kind.value == "acknowledgment"
+
+
+def test_a_response_received_after_today_is_refused_at_its_date_and_nothing_is_logged(
+    app, client, auth, make_user, make_request
+):
+    app.config["TODAY"] = date(2026, 11, 20)
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT)
+    auth.login(advocate)
+    path = f"/requests/{record.reference}/responses/new"
+    page = post_form(
+        client, path, {"kind": "denial", "received_on": "2026-11-21", "channel": "email"}
+    ).get_data(as_text=True)
+    assert (
+        field_message(page, "received_on") == "This date cannot be after today (November 20, 2026)."
+    )
+    assert 'value="2026-11-21"' in page
+    assert db.session.scalar(select(db.func.count(AgencyResponse.id))) == 0

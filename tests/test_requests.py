@@ -309,3 +309,22 @@ def test_a_new_request_cannot_be_received_after_today(app, client, auth, make_us
     )
     assert 'value="ICE collaboration reports to the Police Commission"' in page
     assert db.session.scalar(select(db.func.count(RecordsRequest.id))) == 0
+
+
+def test_a_determination_or_closing_after_today_is_refused_at_its_field(
+    app, client, auth, make_user, make_request
+):
+    app.config["TODAY"] = date(2026, 12, 14)
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate, status=RequestStatus.SENT,
+                          sent_on=date(2026, 11, 17), received_on=date(2026, 11, 17))  # fmt: skip
+    auth.login(advocate)
+    edit = f"/requests/{record.reference}/edit"
+    typed = request_form(record.agency_id, status="denied", sent_on="2026-11-17",
+                         received_on="2026-11-17", determination_on="2026-12-20",
+                         closed_on="2026-12-21")  # fmt: skip
+    page = post_form(client, edit, typed).get_data(as_text=True)
+    for name in ("determination_on", "closed_on"):
+        assert field_message(page, name) == "This date cannot be after today (December 14, 2026)."
+    db.session.refresh(record)
+    assert record.determination_on is None and record.closed_on is None

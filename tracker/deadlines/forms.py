@@ -10,7 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from tracker.deadlines.models import DayKind
-from tracker.inputs import DateField
+from tracker.inputs import DateField, NotAfterToday
 from tracker.text import strip
 
 
@@ -41,7 +41,9 @@ class RemoveDayForm(FlaskForm):
 
 
 class ExtensionForm(FlaskForm):
-    notice_on = DateField("Date of the agency's notice", validators=[InputRequired()])
+    notice_on = DateField(
+        "Date of the agency's notice", validators=[InputRequired(), NotAfterToday()]
+    )
     claimed_on = DateField("New date the agency gives", validators=[InputRequired()])
     written = BooleanField("The agency gave written notice", default=True)
     note = TextAreaField(

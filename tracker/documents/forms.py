@@ -11,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker.documents.models import Disposition, ResponseChannel, ResponseKind
-from tracker.inputs import DateField
+from tracker.inputs import DateField, NotAfterToday
 from tracker.text import strip
 
 
@@ -21,7 +21,7 @@ class ResponseForm(FlaskForm):
         choices=[SelectChoice(k.value, k.label) for k in ResponseKind],
         validators=[InputRequired()],
     )
-    received_on = DateField("Received on", validators=[InputRequired()])
+    received_on = DateField("Received on", validators=[InputRequired(), NotAfterToday()])
     channel = SelectField("How", choices=[SelectChoice(c.value, c.label) for c in ResponseChannel])
     agency_tracking_number = StringField(
         "Agency's tracking number", validators=[Optional(), Length(max=100)]

@@ -42,10 +42,10 @@ class RequestForm(FlaskForm):
     # A future date would push the deadline ahead and hide an overdue request.
     sent_on = DateField("Sent on", validators=[Optional(), NotAfterToday()])
     received_on = DateField("Received by the agency on", validators=[Optional(), NotAfterToday()])
-    closed_on = DateField("Closed on", validators=[Optional()])
+    closed_on = DateField("Closed on", validators=[Optional(), NotAfterToday()])
     determination_on = DateField(
         "Determination made on",
-        validators=[Optional()],
+        validators=[Optional(), NotAfterToday()],
         description="When the agency said whether it will release records; stops the clock.",
     )
     records_promised_on = DateField(
