@@ -1,16 +1,18 @@
 """Records requests: reference numbers, the list and its filters, edits on the timeline."""
 
+import re
 import threading
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import post_form
+from tests.conftest import Auth, post_form
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import RequestValues, create_request
+from tracker.sqltypes import LOCAL_ZONE
 
 
 def request_form(agency_id: int, **overrides: str) -> dict[str, str]:
@@ -248,3 +250,40 @@ def test_an_empty_note_is_refused_with_a_message(client, auth, make_user, make_r
     assert response.status_code == 200
     assert 'id="note-error"' in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(RequestEvent.id))) == 1
+
+
+def test_on_a_day_fixed_by_tracker_today_the_timeline_records_that_day_at_the_clocks_time(
+    make_app, make_user, make_agency
+):
+    fixed = date(2025, 7, 4)
+    app = make_app(TODAY=fixed.isoformat())
+    with app.app_context():
+        client = app.test_client()
+        lapd = make_agency(short_name="LAPD")
+        advocate = make_user(Role.ADVOCATE)
+        Auth(client).login(advocate)
+        response = post_form(client, "/requests/new", request_form(lapd.id))
+        assert response.status_code == 302
+        record = db.session.scalar(select(RecordsRequest))
+        post_form(
+            client,
+            f"/requests/{record.reference}/notes",
+            {"note": "Called the clerk."},
+            token_from=f"/requests/{record.reference}",
+        )
+        clock = datetime.now(LOCAL_ZONE)
+
+        # The reference, the request and its timeline all belong to the fixed day...
+        assert record.reference.startswith("LA-2025-")
+        events = db.session.scalars(select(RequestEvent).order_by(RequestEvent.id)).all()
+        assert [event.kind for event in events] == ["created", "note"]
+        for when in [record.created_at, *(event.occurred_at for event in events)]:
+            local = when.astimezone(LOCAL_ZONE)
+            assert local.date() == fixed
+            # ...at the time of day the clock says.
+            at = datetime.combine(clock.date(), local.time(), LOCAL_ZONE)
+            assert abs(clock - at) < timedelta(minutes=2) or abs(clock - at) > timedelta(hours=23)
+        page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+        shown = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', page)
+        assert len(shown) == 2
+        assert all(text.startswith("Fri Jul 4, 2025, ") for text in shown), shown
