@@ -129,7 +129,9 @@ def test_changing_the_feed_needs_the_form_token(client, auth, make_user):
     assert client.post(f"{SETTINGS}/renew").status_code == 400
 
 
-FEED_URLS_RE = re.compile(r'<label for="feed-url-(\w+)">([^<]+)</label>\s*<input[^>]*value="([^"]+)"')
+FEED_URLS_RE = re.compile(
+    r'<label for="feed-url-(\w+)">([^<]+)</label>\s*<input[^>]*value="([^"]+)"'
+)
 
 
 def feed_addresses(client):

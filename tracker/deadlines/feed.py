@@ -158,7 +158,7 @@ def feed_calendar(session: Session, user: User, kind: FeedKind = MINE) -> bytes:
                     f"{record.reference}-due@{UID_DOMAIN}",
                     record.due_on,
                     f"Due: {name}",
-                    f"Determination due from {agency.name}. {assignee}\n{explanation}\n{url}",
+                    f"Determination due from {agency.name}.\n{assignee}\n{explanation}\n{url}",
                     url,
                 )
             )
@@ -168,7 +168,7 @@ def feed_calendar(session: Session, user: User, kind: FeedKind = MINE) -> bytes:
                     f"{record.reference}-promised@{UID_DOMAIN}",
                     record.records_promised_on,
                     f"Records promised: {name}",
-                    f"{agency.name} promised the records by this day. {assignee}\n"
+                    f"{agency.name} promised the records by this day.\n{assignee}\n"
                     f"{explanation}\n{url}",
                     url,
                 )
