@@ -1,5 +1,8 @@
 """Records requests: reference numbers, the list and its filters, edits on the timeline."""
 
+import csv
+import html
+import io
 import re
 import threading
 from datetime import date, datetime, timedelta
@@ -10,7 +13,8 @@ from tests.conftest import Auth, post_form
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
+from tracker.requests import routes as request_routes
+from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import RequestValues, create_request
 from tracker.sqltypes import LOCAL_ZONE
 
@@ -287,3 +291,84 @@ def test_on_a_day_fixed_by_tracker_today_the_timeline_records_that_day_at_the_cl
         shown = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', page)
         assert len(shown) == 2
         assert all(text.startswith("Fri Jul 4, 2025, ") for text in shown), shown
+
+
+EXPORT_LINK_RE = re.compile(r'<a href="([^"]+)">Export these requests as CSV</a>')
+
+
+def csv_table(response) -> list[dict[str, str]]:
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    header, *lines = csv.reader(io.StringIO(response.get_data(as_text=True), newline=""))
+    return [dict(zip(header, line, strict=True)) for line in lines]
+
+
+def test_the_list_exports_as_csv_with_the_filters_in_force(
+    client, auth, make_user, make_agency, make_request
+):
+    lapd, ice = make_agency(name="Los Angeles Police Department", short_name="LAPD"), make_agency()
+    staff = make_user(Role.STAFF, name="Sam Staff")
+    coalition = Organization(name="Immigrant Defenders")
+    db.session.add(coalition)
+    db.session.commit()
+    wanted = make_request(
+        title="Detainer requests", agency=lapd, assignee=staff, organization=coalition,
+        status=RequestStatus.SENT, sent_on=date(2026, 3, 2), received_on=date(2026, 3, 2),
+        records_promised_on=date(2026, 4, 15), agency_tracking_number="P012345-030226",
+        tags=",ice,u-visa,",
+    )  # fmt: skip
+    make_request(title="Detainer statistics", agency=ice, status=RequestStatus.SENT)
+    make_request(title="Task force MOUs", agency=lapd, status=RequestStatus.SENT)
+    auth.login(staff)
+
+    page = client.get(f"/requests?q=detainer&agency={lapd.id}&page=1").get_data(as_text=True)
+    link = EXPORT_LINK_RE.search(page)
+    assert link, "the list offers its CSV"
+    href = html.unescape(link.group(1))
+    assert "page=" not in href  # every matching request, not one page of them
+    table = csv_table(client.get(href))
+    assert table == [
+        {
+            "reference": wanted.reference,
+            "title": "Detainer requests",
+            "agency": "Los Angeles Police Department (LAPD)",
+            "status": "Sent",
+            "created_on": wanted.created_at.astimezone(LOCAL_ZONE).date().isoformat(),
+            "sent_on": "2026-03-02",
+            "received_on": "2026-03-02",
+            "due_on": "2026-03-12",
+            "determination_on": "",
+            "promised_on": "2026-04-15",
+            "closed_on": "",
+            "tracking_number": "P012345-030226",
+            "assignee": "Sam Staff",
+            "organization": "Immigrant Defenders",
+            "tags": "ice, u-visa",
+        }
+    ]
+    everything = csv_table(client.get("/requests?format=csv"))
+    assert [row["title"] for row in everything] == [
+        "Task force MOUs",
+        "Detainer statistics",
+        "Detainer requests",
+    ]  # fmt: skip, newest first, as the list shows them
+    assert everything[0]["assignee"] == everything[0]["organization"] == ""
+
+
+def test_the_csv_export_reads_every_request_batch_by_batch(
+    monkeypatch, client, auth, make_user, make_agency
+):
+    monkeypatch.setattr(request_routes, "CSV_BATCH", 2)
+    agency = make_agency()
+    for n in range(5):
+        create_request(RequestValues(title=f"Request {n}", agency=agency), None)
+    db.session.commit()
+    auth.login(make_user(Role.VIEWER))
+    rows = csv_table(client.get("/requests?format=csv"))
+    assert [row["title"] for row in rows] == [f"Request {n}" for n in range(4, -1, -1)]
+
+
+def test_an_empty_list_offers_no_export(client, auth, make_user):
+    auth.login(make_user(Role.VIEWER))
+    assert "Export these requests as CSV" not in client.get("/requests").get_data(as_text=True)
