@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from tests.conftest import Auth, post_form
+from tracker import PROJECT_ROOT
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
 from tracker.extensions import db
@@ -372,3 +373,23 @@ def test_the_csv_export_reads_every_request_batch_by_batch(
 def test_an_empty_list_offers_no_export(client, auth, make_user):
     auth.login(make_user(Role.VIEWER))
     assert "Export these requests as CSV" not in client.get("/requests").get_data(as_text=True)
+
+
+def test_on_a_phone_each_cell_of_the_list_says_what_it_is(client, auth, make_user, make_request):
+    record = make_request(title="Detainer requests")
+    auth.login(make_user(Role.VIEWER))
+    page = client.get("/requests").get_data(as_text=True)
+    headings = re.findall(r'<th scope="col">(?:<span class="visually-hidden">)?([^<]+)<', page)
+    [row] = re.findall(r"<tr>\s*(<td.*?)</tr>", page, re.DOTALL)
+    cells = re.findall(r"<td([^>]*)>", row)
+    assert [re.search(r'data-label="([^"]+)"', cell).group(1) for cell in cells] == headings
+    assert headings[-2:] == ["Assignee", "Sent"]  # the cells that may read only "—"
+    # The reference keeps to one line.
+    reference = f'<td data-label="Reference" class="nowrap"><a href="/requests/{record.reference}">'
+    assert reference in row
+    # The narrow layout hides the headings and shows each cell's label instead.
+    style = (PROJECT_ROOT / "tracker/static/style.css").read_text()
+    narrow = style[style.index("@media (max-width: 40rem)") :]
+    narrow = narrow[: narrow.index("\n}\n")]
+    assert ".table thead { display: none; }" in narrow
+    assert '.table td[data-label]::before { content: attr(data-label) ": ";' in narrow
