@@ -133,10 +133,13 @@ class IsolatedClient(FlaskClient):
 
     Tests hold an app context to use the database; without this, requests would
     share its ``g`` and its database session. After each request the test's own
-    session is expired, so it reads what the request wrote.
+    session is expired, so it reads what the request wrote. The body is read in the
+    request's own context too, as a server reads it: a body streamed with
+    ``stream_with_context`` ends that context when it is done.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             db.session.expire_all()

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import post_form
+from tracker import PROJECT_ROOT
 from tracker.auth.models import Role
 from tracker.deadlines.models import AgencyCalendarDay
 from tracker.extensions import db
@@ -219,3 +220,12 @@ def test_moving_a_request_to_an_agency_under_another_law_moves_its_deadline(
     db.session.commit()
     # 20 working days, skipping Veterans Day and Thanksgiving.
     assert db.session.scalar(select(RecordsRequest.due_on)) == date(2026, 12, 2)
+
+
+def test_references_stay_on_one_line_on_the_board(client, auth, board):
+    auth.login(board["staff"])
+    reference = board["requests"]["overdue"].reference
+    page = section(client, "overdue")[1]
+    assert f'<td class="nowrap"><a href="/requests/{reference}">{reference}</a></td>' in page
+    style = (PROJECT_ROOT / "tracker/static/style.css").read_text()
+    assert ".nowrap { white-space: nowrap; }" in style

@@ -4,6 +4,7 @@ Hostile uploads (spoofed types, polyglots, ZIP bombs, absurd names, oversize and
 bodies, failures midway) are tried in tests/security/test_uploads.py.
 """
 
+import csv
 import io
 import os
 import re
@@ -45,28 +46,33 @@ def plain_zip() -> bytes:
     return buffer.getvalue()
 
 
+# Each file, the type its bytes make it, and the name the tracker shows people for that type.
 ACCEPTED = {
-    "release.pdf": (blank_pdf(), "application/pdf"),
-    "photo.png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png"),
-    "scan.jpg": (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg"),
+    "release.pdf": (blank_pdf(), "application/pdf", "PDF"),
+    "photo.png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png", "PNG image"),
+    "scan.jpg": (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg", "JPEG image"),
     "memo.docx": (
         docx_bytes(),
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Word document",
     ),
-    "data.ods": (ods_bytes(), "application/vnd.oasis.opendocument.spreadsheet"),
-    "bundle.zip": (plain_zip(), "application/zip"),
-    "log.csv": (b"date,count\n2024-01-01,3\n2024-01-02,5\n", "text/csv"),
-    "notes.txt": (b"The clerk called back on Tuesday.\n", "text/plain"),
+    "data.ods": (
+        ods_bytes(), "application/vnd.oasis.opendocument.spreadsheet", "OpenDocument spreadsheet",
+    ),
+    "bundle.zip": (plain_zip(), "application/zip", "ZIP archive"),
+    "log.csv": (b"date,count\n2024-01-01,3\n2024-01-02,5\n", "text/csv", "CSV spreadsheet"),
+    "notes.txt": (b"The clerk called back on Tuesday.\n", "text/plain", "Plain text"),
     "reply.eml": (
         b"From: clerk@lapd.example\nTo: ana@example.org\nSubject: Your request\n\nAttached.\n",
         "message/rfc822",
+        "Email",
     ),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(ACCEPTED))
 def test_each_accepted_type_is_recognised_by_its_content(app, make_request, make_user, name):
-    data, media_type = ACCEPTED[name]
+    data, media_type, _ = ACCEPTED[name]
     record = make_request()
     # The name says nothing: the type comes from the bytes.
     result = store_files(record, [("upload.bin", io.BytesIO(data))], make_user())
@@ -74,6 +80,28 @@ def test_each_accepted_type_is_recognised_by_its_content(app, make_request, make
     assert result.refused == []
     assert result.stored[0].media_type == media_type
     assert result.stored[0].original_filename == "upload.bin"
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_a_documents_type_is_shown_by_the_name_people_know_it_by(
+    client, auth, make_user, make_request, name
+):
+    data, media_type, label = ACCEPTED[name]
+    record = make_request()
+    document = store_files(record, [(name, io.BytesIO(data))], None).stored[0]
+    db.session.commit()
+    auth.login(make_user(Role.VIEWER))
+    listing = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert f"<td>{label}</td>" in listing
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert f"{name} · {label} · " in page
+    for shown in (listing, page):
+        assert media_type not in shown
+    with zipfile.ZipFile(
+        io.BytesIO(client.get(f"/requests/{record.reference}/documents.zip").data)
+    ) as archive:
+        [row] = csv.DictReader(io.StringIO(archive.read("index.csv").decode()))
+    assert row["type"] == label
 
 
 def test_the_same_file_twice_is_linked_not_stored_twice(app, make_request):
@@ -158,7 +186,7 @@ def test_the_zip_has_every_file_and_an_index(client, auth, make_user, make_reque
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert sorted(archive.namelist()) == ["a.pdf", "b.txt", "index.csv"]
     index = archive.read("index.csv").decode()
-    assert "filename,title,document_date,uploaded_at,sha256,size" in index
+    assert "filename,title,type,document_date,uploaded_at,sha256,size" in index
     document = db.session.scalars(select(Document).where(Document.title == "a")).one()
     assert document.sha256 in index
     assert archive.read("a.pdf") == blank_pdf()

@@ -1,17 +1,23 @@
 """Records requests: reference numbers, the list and its filters, edits on the timeline."""
 
+import csv
+import html
+import io
 import re
 import threading
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import post_form
+from tests.conftest import Auth, post_form
+from tracker import PROJECT_ROOT
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
+from tracker.requests import routes as request_routes
+from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import RequestValues, create_request
+from tracker.sqltypes import LOCAL_ZONE
 
 
 def request_form(agency_id: int, **overrides: str) -> dict[str, str]:
@@ -328,3 +334,141 @@ def test_a_determination_or_closing_after_today_is_refused_at_its_field(
         assert field_message(page, name) == "This date cannot be after today (December 14, 2026)."
     db.session.refresh(record)
     assert record.determination_on is None and record.closed_on is None
+
+
+def test_on_a_day_fixed_by_tracker_today_the_timeline_records_that_day_at_the_clocks_time(
+    make_app, make_user, make_agency
+):
+    fixed = date(2025, 7, 4)
+    app = make_app(TODAY=fixed.isoformat())
+    with app.app_context():
+        client = app.test_client()
+        lapd = make_agency(short_name="LAPD")
+        advocate = make_user(Role.ADVOCATE)
+        Auth(client).login(advocate)
+        response = post_form(client, "/requests/new", request_form(lapd.id))
+        assert response.status_code == 302
+        record = db.session.scalar(select(RecordsRequest))
+        post_form(
+            client,
+            f"/requests/{record.reference}/notes",
+            {"note": "Called the clerk."},
+            token_from=f"/requests/{record.reference}",
+        )
+        clock = datetime.now(LOCAL_ZONE)
+
+        # The reference, the request and its timeline all belong to the fixed day...
+        assert record.reference.startswith("LA-2025-")
+        events = db.session.scalars(select(RequestEvent).order_by(RequestEvent.id)).all()
+        assert [event.kind for event in events] == ["created", "note"]
+        for when in [record.created_at, *(event.occurred_at for event in events)]:
+            local = when.astimezone(LOCAL_ZONE)
+            assert local.date() == fixed
+            # ...at the time of day the clock says.
+            at = datetime.combine(clock.date(), local.time(), LOCAL_ZONE)
+            assert abs(clock - at) < timedelta(minutes=2) or abs(clock - at) > timedelta(hours=23)
+        page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+        shown = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', page)
+        assert len(shown) == 2
+        assert all(text.startswith("Fri Jul 4, 2025, ") for text in shown), shown
+
+
+EXPORT_LINK_RE = re.compile(r'<a href="([^"]+)">Export these requests as CSV</a>')
+
+
+def csv_table(response) -> list[dict[str, str]]:
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    header, *lines = csv.reader(io.StringIO(response.get_data(as_text=True), newline=""))
+    return [dict(zip(header, line, strict=True)) for line in lines]
+
+
+def test_the_list_exports_as_csv_with_the_filters_in_force(
+    client, auth, make_user, make_agency, make_request
+):
+    lapd, ice = make_agency(name="Los Angeles Police Department", short_name="LAPD"), make_agency()
+    staff = make_user(Role.STAFF, name="Sam Staff")
+    coalition = Organization(name="Immigrant Defenders")
+    db.session.add(coalition)
+    db.session.commit()
+    wanted = make_request(
+        title="Detainer requests", agency=lapd, assignee=staff, organization=coalition,
+        status=RequestStatus.SENT, sent_on=date(2026, 3, 2), received_on=date(2026, 3, 2),
+        records_promised_on=date(2026, 4, 15), agency_tracking_number="P012345-030226",
+        tags=",ice,u-visa,",
+    )  # fmt: skip
+    make_request(title="Detainer statistics", agency=ice, status=RequestStatus.SENT)
+    make_request(title="Task force MOUs", agency=lapd, status=RequestStatus.SENT)
+    auth.login(staff)
+
+    page = client.get(f"/requests?q=detainer&agency={lapd.id}&page=1").get_data(as_text=True)
+    link = EXPORT_LINK_RE.search(page)
+    assert link, "the list offers its CSV"
+    href = html.unescape(link.group(1))
+    assert "page=" not in href  # every matching request, not one page of them
+    table = csv_table(client.get(href))
+    assert table == [
+        {
+            "reference": wanted.reference,
+            "title": "Detainer requests",
+            "agency": "Los Angeles Police Department (LAPD)",
+            "status": "Sent",
+            "created_on": wanted.created_at.astimezone(LOCAL_ZONE).date().isoformat(),
+            "sent_on": "2026-03-02",
+            "received_on": "2026-03-02",
+            "due_on": "2026-03-12",
+            "determination_on": "",
+            "promised_on": "2026-04-15",
+            "closed_on": "",
+            "tracking_number": "P012345-030226",
+            "assignee": "Sam Staff",
+            "organization": "Immigrant Defenders",
+            "tags": "ice, u-visa",
+        }
+    ]
+    everything = csv_table(client.get("/requests?format=csv"))
+    assert [row["title"] for row in everything] == [
+        "Task force MOUs",
+        "Detainer statistics",
+        "Detainer requests",
+    ]  # fmt: skip, newest first, as the list shows them
+    assert everything[0]["assignee"] == everything[0]["organization"] == ""
+
+
+def test_the_csv_export_reads_every_request_batch_by_batch(
+    monkeypatch, client, auth, make_user, make_agency
+):
+    monkeypatch.setattr(request_routes, "CSV_BATCH", 2)
+    agency = make_agency()
+    for n in range(5):
+        create_request(RequestValues(title=f"Request {n}", agency=agency), None)
+    db.session.commit()
+    auth.login(make_user(Role.VIEWER))
+    rows = csv_table(client.get("/requests?format=csv"))
+    assert [row["title"] for row in rows] == [f"Request {n}" for n in range(4, -1, -1)]
+
+
+def test_an_empty_list_offers_no_export(client, auth, make_user):
+    auth.login(make_user(Role.VIEWER))
+    assert "Export these requests as CSV" not in client.get("/requests").get_data(as_text=True)
+
+
+def test_on_a_phone_each_cell_of_the_list_says_what_it_is(client, auth, make_user, make_request):
+    record = make_request(title="Detainer requests")
+    auth.login(make_user(Role.VIEWER))
+    page = client.get("/requests").get_data(as_text=True)
+    headings = re.findall(r'<th scope="col">(?:<span class="visually-hidden">)?([^<]+)<', page)
+    [row] = re.findall(r"<tr>\s*(<td.*?)</tr>", page, re.DOTALL)
+    cells = re.findall(r"<td([^>]*)>", row)
+    assert [re.search(r'data-label="([^"]+)"', cell).group(1) for cell in cells] == headings
+    assert headings[-2:] == ["Assignee", "Sent"]  # the cells that may read only "—"
+    # The reference keeps to one line.
+    reference = f'<td data-label="Reference" class="nowrap"><a href="/requests/{record.reference}">'
+    assert reference in row
+    # The narrow layout hides the headings and shows each cell's label instead.
+    style = (PROJECT_ROOT / "tracker/static/style.css").read_text()
+    narrow = style[style.index("@media (max-width: 40rem)") :]
+    narrow = narrow[: narrow.index("\n}\n")]
+    assert ".table thead { display: none; }" in narrow
+    assert '.table td[data-label]::before { content: attr(data-label) ": ";' in narrow

@@ -2,7 +2,7 @@
 
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from weasyprint import HTML
@@ -15,7 +15,7 @@ from tracker.extensions import db
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
 from tracker.requests.services import add_note
-from tracker.search.engine import fts5_query, rebuild, search, unmark
+from tracker.search.engine import day_of, fts5_query, rebuild, search, unmark
 
 
 def pdf_of(*pages: str) -> bytes:
@@ -119,6 +119,40 @@ def test_filters_narrow_the_hits(make_request, make_agency, staff):
     assert find("gang", kind="request", date_from=date(2026, 4, 1)) == []
     assert len(find("gang", limit=1)) == 1
     assert len(find("gang", limit=2, offset=2)) == 1
+
+
+def test_a_hit_is_dated_by_the_day_in_los_angeles_not_in_utc(
+    client, auth, make_user, make_request, staff
+):
+    record = make_request(title="Jail access logs")
+    note = add_note(record, "The Quetzalcoatl memo came by fax.", staff)
+    # Tue Mar 3, 6:30 pm in Los Angeles; already Wednesday in UTC.
+    note.occurred_at = datetime(2026, 3, 4, 2, 30, tzinfo=UTC)
+    db.session.commit()
+    auth.login(make_user(Role.VIEWER))
+
+    for _ in ("as written", "rebuilt"):
+        [hit] = find("quetzalcoatl")
+        assert hit.date == date(2026, 3, 3)
+        page = client.get("/search", query_string={"q": "quetzalcoatl"}).get_data(as_text=True)
+        assert "· Tue Mar 3, 2026" in page
+        assert "Mar 4" not in page
+        on_the_day = {"q": "quetzalcoatl", "from": "2026-03-03", "to": "2026-03-03"}
+        assert "Quetzalcoatl" in client.get("/search", query_string=on_the_day).get_data(
+            as_text=True
+        )
+        rebuild(db.session())
+        db.session.commit()
+
+
+def test_the_day_of_a_stored_moment_is_its_day_in_los_angeles():
+    assert day_of(datetime(2026, 3, 4, 2, 30, tzinfo=UTC)) == date(2026, 3, 3)
+    # As SQLite hands a moment back to the migration that fills the index: UTC, no offset.
+    assert day_of("2026-03-04 02:30:00.000000") == date(2026, 3, 3)
+    assert day_of("2026-03-04 09:00:00.000000") == date(2026, 3, 4)
+    assert day_of("2026-03-04") == date(2026, 3, 4)
+    assert day_of(date(2026, 3, 4)) == date(2026, 3, 4)
+    assert day_of(None) is None and day_of("") is None
 
 
 HOSTILE = [

@@ -1,10 +1,15 @@
 """Column types shared by the models."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+# Where the coalition works: the zone of every day and time the tracker shows.
+LOCAL_ZONE = ZoneInfo("America/Los_Angeles")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -33,4 +38,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, for every timestamp the tracker records.
+
+    When ``TRACKER_TODAY`` fixes the day (tests, demos), now is the clock's time of day
+    in Los Angeles on that day, so what is recorded reads as happening on it.
+    """
+    now = datetime.now(UTC)
+    fixed = current_app.config.get("TODAY") if has_app_context() else None
+    if isinstance(fixed, date):
+        local = now.astimezone(LOCAL_ZONE)
+        now = datetime.combine(fixed, local.time(), LOCAL_ZONE).astimezone(UTC)
+    return now

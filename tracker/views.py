@@ -2,14 +2,12 @@
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_login import current_user
 
 from tracker.auth.forms import LogoutForm
-
-LOCAL_ZONE = ZoneInfo("America/Los_Angeles")
+from tracker.sqltypes import LOCAL_ZONE
 
 
 def format_date(value: date | None) -> str:

@@ -250,7 +250,9 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     nav(page, "Due & overdue")
     page.get_by_role("link", name="Your deadlines in your calendar").click()
     page.get_by_role("button", name="Turn the feed on").click()
-    feed_url = page.get_by_label("Your feed address").input_value()
+    # Staff have a feed of their own requests, of all open ones and of the unassigned.
+    feed_url = page.get_by_label("Your requests").input_value()
+    expect(page.get_by_label("All open requests")).to_have_value(f"{feed_url}?show=all")
     check_page(page, mode, "calendar feed")
     feed = page.request.get(feed_url)
     assert feed.ok and feed.headers["content-type"].startswith("text/calendar")

@@ -8,9 +8,9 @@ still sorts as -14; dates (2026-11-30) and references never start with those cha
 are written as they are. Text a person typed that merely starts with a minus ("-- draft")
 gets the apostrophe too: text it was, text it stays.
 
-The tracker exports two CSVs: the "Due & overdue" board and the ``index.csv`` of a
-request's documents ZIP. A check below fails when a new ``csv.writer`` appears in the
-package, so that a new export is brought under the rule and tested here.
+The tracker exports three CSVs: the "Due & overdue" board, the Requests list and the
+``index.csv`` of a request's documents ZIP. A check below fails when a new ``csv.writer``
+appears in the package, so that a new export is brought under the rule and tested here.
 """
 
 import csv
@@ -31,7 +31,8 @@ from tracker.auth.models import Role
 from tracker.documents.models import Document
 from tracker.documents.services import store_files
 from tracker.extensions import db
-from tracker.requests.models import RequestStatus
+from tracker.requests.models import Organization, RequestStatus
+from tracker.requests.services import normalise_tags
 from tracker.text import spreadsheet_safe
 
 TODAY = date(2026, 12, 14)
@@ -45,7 +46,11 @@ FORMULAS = [
     "\r=1+1",
 ]
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-EXPORTS = {"tracker/deadlines/routes.py", "tracker/documents/routes.py"}
+EXPORTS = {
+    "tracker/deadlines/routes.py",
+    "tracker/documents/routes.py",
+    "tracker/requests/routes.py",
+}
 
 
 @pytest.fixture
@@ -128,6 +133,49 @@ def test_the_boards_export_neutralises_every_typed_value(
         # Legitimate values still read as themselves: a date, and days overdue as a number.
         assert row["due_on"] == "2026-11-30"
         assert row["days"] == "-14"
+
+
+def test_the_request_lists_export_neutralises_every_typed_value(
+    client, auth, make_user, make_agency, make_request
+):
+    staff = make_user(Role.STAFF, name="@SUM(1+1)*cmd|' /C calc'!A0")
+    agency = make_agency(name="+cmd|' /C calc'!A0", short_name="=1+1")
+    organization = Organization(name="-2+3+cmd|' /C calc'!A0")
+    db.session.add(organization)
+    db.session.commit()
+    records = [
+        make_request(
+            title=title,
+            agency=agency,
+            assignee=staff,
+            organization=organization,
+            status=RequestStatus.SENT,
+            received_on=date(2026, 11, 17),
+            agency_tracking_number="-2+3+cmd|' /C calc'!A0",
+            tags=normalise_tags("=1+1, @tag"),
+        )
+        for title in FORMULAS
+    ]
+    auth.login(staff)
+    response = client.get(f"/requests?agency={agency.id}&format=csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert_no_formula(rows)
+
+    header, *lines = rows
+    table = [dict(zip(header, line, strict=True)) for line in lines]
+    assert sorted(row["title"] for row in table) == sorted("'" + t for t in FORMULAS)
+    for row in table:
+        assert row["reference"] in {r.reference for r in records}
+        assert row["agency"] == "'+cmd|' /C calc'!A0 (=1+1)"
+        assert row["assignee"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+        assert row["organization"] == "'-2+3+cmd|' /C calc'!A0"
+        assert row["tracking_number"] == "'-2+3+cmd|' /C calc'!A0"
+        assert row["tags"] == "'=1+1, @tag"
+        # Dates still read as themselves.
+        assert row["received_on"] == "2026-11-17"
+        assert row["due_on"] == "2026-11-30"
 
 
 def test_the_documents_index_neutralises_names_and_titles(client, auth, make_user, make_request):

@@ -366,7 +366,9 @@ def test_the_letter_pdf_the_csv_and_the_feed_carry_the_values_as_plain_text(clie
     assert response.mimetype == "text/calendar"
     [event] = assert_feed_is_plain(response.data, 1).walk("VEVENT")
     assert str(event["summary"]) == f"Due: {record.reference} {TITLE} — {SHORT}"
-    assert str(event["description"]).startswith(f"Determination due from {AGENCY}.\n")
+    assert str(event["description"]).startswith(
+        f"Determination due from {AGENCY}.\nAssigned to {PERSON}.\n"
+    )
 
 
 EVENT_PROPERTIES = {

@@ -2,18 +2,19 @@
 
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from icalendar import Calendar, Event
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SubmitField
 
-from tracker.auth.models import User
+from tracker.auth.models import Role, User
 from tracker.deadlines import bp
 from tracker.deadlines.services import calendar_for, deadlines_for
 from tracker.extensions import db
@@ -52,19 +53,57 @@ def feed_owner(session: Session, token: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def feed_requests(session: Session, user: User) -> list[RecordsRequest]:
-    """Open requests the person is assigned to or created, that have a date to show."""
+@dataclass(frozen=True)
+class FeedKind:
+    """One of the feeds a person may subscribe to; ``show`` names it in the feed's address."""
+
+    show: str
+    title: str
+    covers: str
+
+
+MINE = FeedKind(
+    "",
+    "Your requests",
+    "Open requests you created or that are assigned to you.",
+)
+ALL_OPEN = FeedKind(
+    "all",
+    "All open requests",
+    "Every open request, whoever created it and whoever is assigned to it, or nobody.",
+)
+UNASSIGNED = FeedKind(
+    "unassigned",
+    "Unassigned requests",
+    "Open requests assigned to nobody: one leaves this feed once someone is assigned to it.",
+)
+# Staff and admins look after every request, and hand out the unassigned ones.
+WIDE_FEED_ROLES = frozenset({Role.ADMIN, Role.STAFF})
+
+
+def feed_kinds(user: User) -> list[FeedKind]:
+    """The feeds this person may have, their own first."""
+    return [MINE, ALL_OPEN, UNASSIGNED] if user.role in WIDE_FEED_ROLES else [MINE]
+
+
+def feed_requests(session: Session, user: User, kind: FeedKind = MINE) -> list[RecordsRequest]:
+    """The open requests (sent, not closed) of the feed that have a date to show."""
     r = RecordsRequest
+    scope: list[ColumnElement[bool]] = []
+    if kind == MINE:
+        scope.append(or_(r.assignee_id == user.id, r.created_by_id == user.id))
+    elif kind == UNASSIGNED:
+        scope.append(r.assignee_id.is_(None))
     return list(
         session.scalars(
             select(r)
             .where(
-                or_(r.assignee_id == user.id, r.created_by_id == user.id),
+                *scope,
                 r.status.not_in([RequestStatus.DRAFT, *CLOSED_STATUSES]),
                 or_(r.due_on.is_not(None), r.records_promised_on.is_not(None)),
             )
             .order_by(r.id)
-            .options(joinedload(r.agency))
+            .options(joinedload(r.agency), joinedload(r.assignee))
         )
     )
 
@@ -93,39 +132,44 @@ def all_day_event(uid: str, day: date, summary: str, description: str, url: str)
     return event
 
 
-def feed_calendar(session: Session, user: User) -> bytes:
-    """The person's deadlines as iCalendar: all-day events, text escaped by icalendar."""
+def feed_calendar(session: Session, user: User, kind: FeedKind = MINE) -> bytes:
+    """The feed's deadlines as iCalendar: all-day events, text escaped by icalendar."""
     calendar = Calendar()
     calendar.add("prodid", "-//Records Tracker//Deadlines//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", "Records Tracker deadlines")
+    title = "Records Tracker deadlines"
+    calendar.add("x-wr-calname", title if kind == MINE else f"{title}: {kind.title.lower()}")
     calendars = {}
-    for request in feed_requests(session, user):
-        agency = request.agency
+    for record in feed_requests(session, user, kind):
+        agency = record.agency
         if agency.id not in calendars:
             calendars[agency.id] = calendar_for(session, agency)
-        deadlines = deadlines_for(session, request, calendars[agency.id])
-        name = f"{request.reference} {request.title} — {agency.short_name or agency.name}"
-        url = url_for("requests.show_request", reference=request.reference, _external=True)
+        deadlines = deadlines_for(session, record, calendars[agency.id])
+        name = f"{record.reference} {record.title} — {agency.short_name or agency.name}"
+        url = url_for("requests.show_request", reference=record.reference, _external=True)
         explanation = "\n".join([*deadlines.steps, *deadlines.warnings])
-        if request.due_on:
+        assignee = (
+            f"Assigned to {record.assignee.name}." if record.assignee else "Assigned to nobody."
+        )
+        if record.due_on:
             calendar.add_component(
                 all_day_event(
-                    f"{request.reference}-due@{UID_DOMAIN}",
-                    request.due_on,
+                    f"{record.reference}-due@{UID_DOMAIN}",
+                    record.due_on,
                     f"Due: {name}",
-                    f"Determination due from {agency.name}.\n{explanation}\n{url}",
+                    f"Determination due from {agency.name}.\n{assignee}\n{explanation}\n{url}",
                     url,
                 )
             )
-        if request.records_promised_on:
+        if record.records_promised_on:
             calendar.add_component(
                 all_day_event(
-                    f"{request.reference}-promised@{UID_DOMAIN}",
-                    request.records_promised_on,
+                    f"{record.reference}-promised@{UID_DOMAIN}",
+                    record.records_promised_on,
                     f"Records promised: {name}",
-                    f"{agency.name} promised the records by this day.\n{explanation}\n{url}",
+                    f"{agency.name} promised the records by this day.\n{assignee}\n"
+                    f"{explanation}\n{url}",
                     url,
                 )
             )
@@ -139,10 +183,16 @@ def feed_calendar(session: Session, user: User) -> bytes:
 @login_required
 def feed_settings() -> str:
     token = current_user.feed_token
-    feed_url = url_for("deadlines.feed", token=token, _external=True) if token else None
+    kinds = feed_kinds(current_user)
+    urls = {
+        kind.show: url_for("deadlines.feed", token=token, show=kind.show or None, _external=True)
+        for kind in kinds
+        if token
+    }
     return render_template(
         "deadlines/feed.html",
-        feed_url=feed_url,
+        kinds=kinds,
+        urls=urls,
         renew_form=RenewFeedForm(),
         revoke_form=RevokeFeedForm(),
     )
@@ -154,14 +204,18 @@ def renew_feed() -> BaseResponse:
     if not RenewFeedForm().validate_on_submit():
         abort(400)
     had_one = current_user.feed_token is not None
+    several = len(feed_kinds(current_user)) > 1
     renew_feed_token(current_user)
     db.session.commit()
-    flash(
-        "Your feed has a new address; the old one no longer works."
-        if had_one
-        else "Your calendar feed is on. Add its address to your calendar app.",
-        "success",
-    )
+    if not had_one:
+        message = "Your calendar feed is on. Add its address to your calendar app."
+        if several:
+            message = "Your calendar feeds are on. Add any of their addresses to your calendar app."
+    elif several:
+        message = "Your feeds have new addresses; the old ones no longer work."
+    else:
+        message = "Your feed has a new address; the old one no longer works."
+    flash(message, "success")
     return redirect(url_for("deadlines.feed_settings"))
 
 
@@ -172,7 +226,12 @@ def revoke_feed() -> BaseResponse:
         abort(400)
     revoke_feed_token(current_user)
     db.session.commit()
-    flash("Your calendar feed is off; its address no longer works.", "info")
+    flash(
+        "Your calendar feeds are off; their addresses no longer work."
+        if len(feed_kinds(current_user)) > 1
+        else "Your calendar feed is off; its address no longer works.",
+        "info",
+    )
     return redirect(url_for("deadlines.feed_settings"))
 
 
@@ -181,8 +240,13 @@ def feed(token: str) -> Response:
     user = feed_owner(db.session(), token)
     if user is None:
         abort(404)
+    # Checked on every read: someone who is no longer staff loses the wider feeds.
+    show = request.args.get("show", "")
+    kind = next((k for k in feed_kinds(user) if k.show == show), None)
+    if kind is None:
+        abort(404)
     return Response(
-        feed_calendar(db.session(), user),
+        feed_calendar(db.session(), user, kind),
         mimetype="text/calendar",
         headers={"Content-Disposition": 'inline; filename="deadlines.ics"'},
     )

@@ -28,6 +28,7 @@ class Refused(ValueError):
 
 
 PDF = FileType("application/pdf", "PDF", "pdf")
+WEBP = FileType("image/webp", "WebP image", "webp")
 IMAGES = {
     b"\x89PNG\r\n\x1a\n": FileType("image/png", "PNG image", "png"),
     b"\xff\xd8\xff": FileType("image/jpeg", "JPEG image", "jpg"),
@@ -40,14 +41,18 @@ OLE = FileType("application/vnd.ms-office", "Word or Excel (older format)", "doc
 ZIP = FileType("application/zip", "ZIP archive", "zip")
 OFFICE = {
     "word/": FileType(
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word", "docx"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Word document",
+        "docx",
     ),
     "xl/": FileType(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel", "xlsx"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Excel spreadsheet",
+        "xlsx",
     ),
     "ppt/": FileType(
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "PowerPoint",
+        "PowerPoint presentation",
         "pptx",
     ),
 }
@@ -60,8 +65,22 @@ OPEN_DOCUMENT = {
     ),
 }
 EMAIL = FileType("message/rfc822", "Email", "eml")
-CSV = FileType("text/csv", "CSV", "csv")
+CSV = FileType("text/csv", "CSV spreadsheet", "csv")
 TEXT = FileType("text/plain", "Plain text", "txt")
+
+LABELS = {
+    kind.media_type: kind.label
+    for kind in (
+        PDF, WEBP, *IMAGES.values(), OLE, ZIP, *OFFICE.values(), *OPEN_DOCUMENT.values(),
+        EMAIL, CSV, TEXT,
+    )
+}  # fmt: skip
+
+
+def type_label(media_type: str) -> str:
+    """What people call a file of this type ("PDF", "Word document"); else the type itself."""
+    return LABELS.get(media_type, media_type)
+
 
 ACCEPTED = (
     "PDF, images (PNG, JPEG, GIF, TIFF), Word, Excel, OpenDocument, CSV, plain text, "
@@ -74,7 +93,7 @@ def detect(head: bytes, path: Path) -> FileType:
     if head.startswith(b"%PDF-"):
         return PDF
     if head[:12].startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return FileType("image/webp", "WebP image", "webp")
+        return WEBP
     for magic, kind in IMAGES.items():
         if head.startswith(magic):
             return kind

@@ -7,6 +7,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User, enum_column
+from tracker.documents.filetypes import type_label
 from tracker.extensions import Model
 from tracker.sqltypes import UTCDateTime, utcnow
 
@@ -123,3 +124,8 @@ class Document(Model):
 
     response: Mapped[AgencyResponse | None] = relationship(back_populates="documents")
     uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])
+
+    @property
+    def type_label(self) -> str:
+        """The file's type as people name it: "PDF", "Word document", "JPEG image"."""
+        return type_label(self.media_type)

@@ -248,7 +248,7 @@ def download_zip(reference: str) -> Response:
     names: set[str] = set()
     index = io.StringIO()
     writer = csv.writer(index)
-    writer.writerow(["filename", "title", "document_date", "uploaded_at", "sha256", "size"])
+    writer.writerow(["filename", "title", "type", "document_date", "uploaded_at", "sha256", "size"])
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for document in documents:
             name = unique_name(document.original_filename, names)
@@ -256,7 +256,7 @@ def download_zip(reference: str) -> Response:
                 for chunk in read_chunks(document):
                     entry.write(chunk)
             writer.writerow([spreadsheet_safe(cell) for cell in [
-                name, document.title,
+                name, document.title, document.type_label,
                 document.document_date.isoformat() if document.document_date else "",
                 document.uploaded_at.isoformat(), document.sha256, document.size,
             ]])  # fmt: skip

@@ -2,11 +2,11 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import select
 
 from tracker import PROJECT_ROOT
@@ -27,13 +27,12 @@ from tracker.letters.library import (
 from tracker.letters.models import Channel, Letter, LetterState, RequesterProfile, RequestGroup
 from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import (
-    LOCAL_ZONE,
     RequestValues,
     create_request,
     update_request,
     values_of,
 )
-from tracker.sqltypes import utcnow
+from tracker.sqltypes import LOCAL_ZONE, utcnow
 
 
 def letter_folders() -> list[tuple[str, Path]]:
@@ -50,10 +49,7 @@ def library() -> Library:
 
 def local_today() -> date:
     """Today in Los Angeles, or the day ``TRACKER_TODAY`` fixes (for tests and demos)."""
-    fixed = current_app.config.get("TODAY") if has_app_context() else None
-    if isinstance(fixed, date):
-        return fixed
-    return datetime.now(LOCAL_ZONE).date()
+    return utcnow().astimezone(LOCAL_ZONE).date()
 
 
 # Who a letter is from --------------------------------------------------------

@@ -1,9 +1,23 @@
-from collections.abc import Sequence
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
 
-from flask import abort, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectChoice, SubmitField
@@ -12,6 +26,7 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.inputs import whole_number
+from tracker.letters.services import local_today
 from tracker.requests import bp
 from tracker.requests.forms import NoteForm, RequestForm
 from tracker.requests.importing import (
@@ -32,8 +47,9 @@ from tracker.requests.services import (
     normalise_tags,
     update_request,
 )
-from tracker.security import roles_required
-from tracker.text import contains_text
+from tracker.security import link_args, roles_required
+from tracker.sqltypes import LOCAL_ZONE
+from tracker.text import contains_text, spreadsheet_safe
 
 
 def agency_choices() -> list[SelectChoice]:
@@ -100,13 +116,20 @@ def values_from(form: RequestForm) -> RequestValues:
     )
 
 
-@bp.get("")
-def list_requests() -> str:
+LIST_CSV_COLUMNS = (
+    "reference", "title", "agency", "status", "created_on", "sent_on", "received_on",
+    "due_on", "determination_on", "promised_on", "closed_on", "tracking_number", "assignee",
+    "organization", "tags",
+)  # fmt: skip
+# Requests read from the database at a time while the CSV is sent.
+CSV_BATCH = 500
+
+
+def list_filters() -> tuple[Select[RecordsRequest], dict[str, str]]:
+    """The requests the list's filters choose, newest first; the filters as the form shows."""
     args = request.args
-    statement = (
-        db.select(RecordsRequest)
-        .options(joinedload(RecordsRequest.agency), joinedload(RecordsRequest.assignee))
-        .order_by(RecordsRequest.created_at.desc(), RecordsRequest.id.desc())
+    statement = db.select(RecordsRequest).order_by(
+        RecordsRequest.created_at.desc(), RecordsRequest.id.desc()
     )
     text = args.get("q", "").strip()
     if text:
@@ -132,14 +155,27 @@ def list_requests() -> str:
         statement = statement.where(RecordsRequest.assignee_id.is_(None))
     elif (assignee_id := args.get("assignee", type=whole_number)) is not None:
         statement = statement.where(RecordsRequest.assignee_id == assignee_id)
-    page = db.paginate(
-        statement, page=args.get("page", 1, type=whole_number), per_page=25, error_out=False
-    )
     filters = {"q": text, "agency": str(agency_id or ""), "status": status, "assignee": assignee}
+    return statement, filters
+
+
+@bp.get("")
+def list_requests() -> str | Response:
+    statement, filters = list_filters()
+    if request.args.get("format") == "csv":
+        return export_csv(statement)
+    page = db.paginate(
+        statement.options(joinedload(RecordsRequest.agency), joinedload(RecordsRequest.assignee)),
+        page=request.args.get("page", 1, type=whole_number),
+        per_page=25,
+        error_out=False,
+    )
+    export_args: dict[str, Any] = {k: v for k, v in link_args().items() if k != "page"}
     return render_template(
         "requests/list.html",
         page=page,
         filters=filters,
+        export_url=url_for("requests.list_requests", **{**export_args, "format": "csv"}),
         options={
             "agency": [(c.value, c.label) for c in agency_choices()],
             "status": [(s.value, s.label) for s in RequestStatus],
@@ -150,6 +186,55 @@ def list_requests() -> str:
             ],
         },
     )
+
+
+def export_csv(statement: Select[RecordsRequest]) -> Response:
+    """Every request the filters choose, not just a page, one CSV line each."""
+    statement = statement.options(
+        joinedload(RecordsRequest.agency),
+        joinedload(RecordsRequest.assignee),
+        joinedload(RecordsRequest.organization),
+    )
+
+    def lines() -> Iterator[str]:
+        yield csv_line(LIST_CSV_COLUMNS)
+        batches = statement.limit(CSV_BATCH)
+        while batch := db.session.scalars(batches).all():
+            for record in batch:
+                yield csv_line(csv_values(record))
+            # The next batch starts after the last row sent, not at an offset, so a request
+            # created meanwhile cannot push a row already sent into the next batch again.
+            last = batch[-1]
+            batches = statement.where(
+                tuple_(RecordsRequest.created_at, RecordsRequest.id) < (last.created_at, last.id)
+            ).limit(CSV_BATCH)
+
+    # Under a server the body is sent after the view returns: keep the request's
+    # context (and its database session) for as long as the rows are read.
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    name = f"requests-{local_today().isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def csv_line(values: Sequence[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([spreadsheet_safe(v) for v in values])
+    return buffer.getvalue()
+
+
+def iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def csv_values(r: RecordsRequest) -> list[object]:
+    return [
+        r.reference, r.title, r.agency.display_name, r.status.label,
+        iso(r.created_at.astimezone(LOCAL_ZONE).date()), iso(r.sent_on), iso(r.received_on),
+        iso(r.due_on), iso(r.determination_on), iso(r.records_promised_on), iso(r.closed_on),
+        r.agency_tracking_number, r.assignee.name if r.assignee else "",
+        r.organization.name if r.organization else "", ", ".join(r.tag_list),
+    ]  # fmt: skip
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -20,9 +19,7 @@ from tracker.requests.models import (
     RequestEvent,
     RequestStatus,
 )
-from tracker.sqltypes import utcnow
-
-LOCAL_ZONE = ZoneInfo("America/Los_Angeles")
+from tracker.sqltypes import LOCAL_ZONE, utcnow
 
 # The fields a person edits, with the label the timeline shows for each.
 FIELD_LABELS = {

@@ -14,7 +14,7 @@ outgrows PostgreSQL's 1 MB limit on a ``tsvector``.
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, object_session
 from tracker.documents.models import AgencyResponse, Document, ResponseKind
 from tracker.letters.models import Letter
 from tracker.requests.models import RecordsRequest, RequestEvent
+from tracker.sqltypes import LOCAL_ZONE
 
 KINDS = ("request", "letter", "response", "note", "document")
 KIND_LABELS = {
@@ -300,14 +301,20 @@ class Entry:
 
 
 def day_of(value: date | datetime | str | None) -> date | None:
-    """A date from a date, a datetime or the ISO text SQLite hands back."""
+    """The day to show for a date, a datetime or the ISO text SQLite hands back.
+
+    A moment is stored in UTC and shown, like every time in the tracker, in Los Angeles:
+    a note written at 6:30 pm on Tuesday is Tuesday's, though it is Wednesday in UTC.
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        text = value.strip()
+        value = datetime.fromisoformat(text) if len(text) > 10 else date.fromisoformat(text)
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(LOCAL_ZONE).date()
+    return value
 
 
 class _TextOf(HTMLParser):
