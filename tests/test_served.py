@@ -154,6 +154,22 @@ def test_board_filters_sorts_and_exports_keep_their_section(served: Served) -> N
     assert served.log_errors() == []
 
 
+def test_the_request_list_exports_every_request_its_filters_keep(served: Served) -> None:
+    crawler = served.crawler(Role.STAFF)
+    everything = sum(len(refs) for refs in served.world.references.values())
+    html, _ = page(crawler, "/requests")
+    rows = list(csv.DictReader(io.StringIO(crawler.session.get(
+        link_named(html, crawler.base_url, "Export these requests as CSV"), timeout=60
+    ).text)))  # fmt: skip
+    assert len(rows) == everything > 25  # all of them, not the first page
+    html, _ = page(crawler, "/requests?q=Detainer&agency=&status=&assignee=")
+    rows = list(csv.DictReader(io.StringIO(crawler.session.get(
+        link_named(html, crawler.base_url, "Export these requests as CSV"), timeout=60
+    ).text)))  # fmt: skip
+    assert sorted(row["reference"] for row in rows) == sorted(served.world.references["due_soon"])
+    assert served.log_errors() == []
+
+
 def test_downloads_zip_letters_and_feed_arrive_whole(served: Served) -> None:
     crawler = served.crawler(Role.ADVOCATE)
     reference = served.world.references["answered"][0]
