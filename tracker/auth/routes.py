@@ -14,6 +14,7 @@ from tracker.auth.services import (
     login_retry_minutes,
     open_session,
     record_login_attempt,
+    record_sign_in,
     users_exist,
 )
 from tracker.extensions import db
@@ -41,6 +42,7 @@ def setup() -> Response | str:
         except AccountError as error:
             form.password.errors.append(str(error))
         else:
+            record_sign_in(user, request.remote_addr or "unknown")
             db.session.commit()
             start_session(user)
             flash("Welcome. Your admin account is ready; add your team under Admin.", "success")

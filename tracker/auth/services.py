@@ -197,6 +197,11 @@ def record_login_attempt(email: str, remote_addr: str, user: User | None, succee
     db.session.flush()
 
 
+def record_sign_in(user: User, remote_addr: str) -> None:
+    """A sign-in by another way than the sign-in form (the first-run setup)."""
+    record_login_attempt(user.email, remote_addr, user, succeeded=True)
+
+
 @cache
 def unused_hash(method: str) -> str:
     return generate_password_hash(secrets.token_hex(16), method=method)
