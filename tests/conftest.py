@@ -18,7 +18,8 @@ from tests.letters_support import simple_letter
 from tests.postgres import PostgresCluster, PostgresUnavailable
 from tracker import create_app
 from tracker.agencies.models import Agency
-from tracker.auth.models import Role, User
+from tracker.auth.models import LinkKind, Role, User
+from tracker.auth.services import make_account_link
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.documents.services import store_files
 from tracker.extensions import db
@@ -304,12 +305,18 @@ def world(app, make_user, make_agency, make_request):
         agency_id=agency.id, day=date(2026, 11, 30), kind=DayKind.CLOSED, note="Furlough"
     )
     db.session.add(closure)
+    # Links that still work: an invitation for the staff member, a reset for the viewer.
+    _, invitation = make_account_link(users[Role.STAFF], LinkKind.INVITATION, users[Role.ADMIN])
+    _, reset = make_account_link(users[Role.VIEWER], LinkKind.RESET, users[Role.ADMIN])
     db.session.commit()
     return {
         "users": users,
         "args": {
             "static": {"filename": "style.css"},
             "admin.edit_user": {"user_id": users[Role.VIEWER].id},
+            "admin.make_link": {"user_id": users[Role.VIEWER].id},
+            "auth.accept_invitation": {"token": invitation},
+            "auth.reset_password": {"token": reset},
             "agencies.show_agency": {"agency_id": agency.id},
             "agencies.edit_agency": {"agency_id": agency.id},
             "organizations.edit_organization": {"organization_id": organization.id},

@@ -24,6 +24,8 @@ def test_an_admin_adds_an_advocate_who_can_then_sign_in(app, client, auth, admin
         ).status_code
         == 302
     )
+    # A password someone else typed is replaced before anything else (tests/test_account_links.py).
+    assert other.get("/requests").headers["Location"] == "/account/password"
 
 
 def test_adding_a_user_twice_is_refused_beside_the_email(client, auth, admin):

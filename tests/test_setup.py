@@ -63,3 +63,13 @@ def test_setup_refuses_a_short_password(client):
     )
     assert "at least 10 characters" in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(User.id))) == 0
+
+
+def test_setup_counts_as_the_admins_first_sign_in(client):
+    token = csrf_token(client, "/setup")
+    client.post("/setup", data={"csrf_token": token, **setup_data()})
+    user = db.session.scalar(select(User))
+    assert user.last_login_at is not None
+    page = client.get("/admin/users").get_data(as_text=True)
+    row = page.split(">Ana Ruiz</a>", 1)[1].split("</tr>", 1)[0]
+    assert "never" not in row

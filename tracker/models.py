@@ -1,7 +1,7 @@
 """Every model, imported in one place for Alembic and the shell."""
 
 from tracker.agencies.models import Agency
-from tracker.auth.models import LoginAttempt, Role, User
+from tracker.auth.models import AccountLink, LoginAttempt, Role, User
 from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
 from tracker.documents.models import AgencyResponse, Document
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
@@ -14,6 +14,7 @@ from tracker.requests.models import (
 )
 
 __all__ = [
+    "AccountLink",
     "Agency",
     "AgencyResponse",
     "Document",

@@ -15,8 +15,19 @@ R = TypeVar("R")
 
 # Endpoints anyone may reach without signing in.
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.setup", "static", "health", "deadlines.calculator", "deadlines.feed"}
+    {
+        "auth.login",
+        "auth.setup",
+        "auth.accept_invitation",
+        "auth.reset_password",
+        "static",
+        "health",
+        "deadlines.calculator",
+        "deadlines.feed",
+    }
 )
+# What someone whose password an admin typed may still reach before choosing their own.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -89,6 +100,18 @@ def init_security(app: Flask) -> None:
                 next_path = next_path[:-1]
             return redirect(url_for("auth.login", next=next_path))  # type: ignore[return-value]
         return None
+
+    @app.before_request
+    def require_own_password() -> Response | None:
+        if (
+            request.endpoint in PUBLIC_ENDPOINTS
+            or request.endpoint in PASSWORD_CHANGE_ENDPOINTS
+            or request.endpoint is None
+            or not current_user.is_authenticated
+            or not current_user.must_change_password
+        ):
+            return None
+        return redirect(url_for("auth.password"))  # type: ignore[return-value]
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

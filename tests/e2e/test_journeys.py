@@ -31,6 +31,10 @@ TEAM = {
     "viewer": ("Vera Viewer", "vera@coalition.example", "Viewer"),
 }
 PASSWORDS = {who: f"{who} has a long passphrase 2026" for who in TEAM}
+# The staff member's account gets a password the admin types; the others choose their own
+# with an invitation link.
+STARTER_PASSWORD = "a starter phrase the admin typed"
+INVITED = ("advocate", "viewer")
 TITLE = "Commission reports on ICE collaboration requests"
 # A word that appears only inside the second released PDF.
 RARE_WORD = "quetzalcoatlus"
@@ -51,13 +55,18 @@ def journey(live: LiveTracker) -> Journey:
     return state
 
 
-def sign_in(page: Page, who: str, mode: str) -> None:
+def sign_in(page: Page, who: str, mode: str, password: str | None = None) -> None:
     page.goto("/login")
     check_page(page, mode, "sign in")
     page.get_by_label("Email").fill(TEAM[who][1])
-    page.get_by_label("Password").fill(PASSWORDS[who])
+    page.get_by_label("Password").fill(password or PASSWORDS[who])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def choose_password(page: Page, who: str) -> None:
+    page.get_by_label("New password", exact=True).fill(PASSWORDS[who])
+    page.get_by_label("Repeat the new password").fill(PASSWORDS[who])
 
 
 def pdf_text(download: Download) -> str:
@@ -92,6 +101,10 @@ def test_first_run_creates_the_admin_who_adds_the_team(
     page.get_by_role("button", name="Create the admin account").click()
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     check_page(page, mode, "users")
+    # Setting up signed the admin in, and that counts as a sign-in.
+    admin_row = page.get_by_role("row").filter(has_text=email)
+    expect(admin_row).to_contain_text(re.compile(r"\w{3} \d+, \d{4}, \d+:\d\d [ap]m"))
+    expect(admin_row).not_to_contain_text("never")
 
     for who in ("advocate", "staff", "viewer"):
         name, email, role = TEAM[who]
@@ -100,9 +113,39 @@ def test_first_run_creates_the_admin_who_adds_the_team(
         page.get_by_label("Name").fill(name)
         page.get_by_label("Email").fill(email)
         page.get_by_label(re.compile(f"^{role}:")).check()
-        page.get_by_label("Initial password").fill(PASSWORDS[who])
+        if who not in INVITED:
+            page.get_by_label("Initial password").fill(STARTER_PASSWORD)
+            page.get_by_role("button", name="Add user").click()
+            expect(page.get_by_role("link", name=name)).to_be_visible()
+            continue
+        # No password: the admin gets a link to give the person, shown once.
         page.get_by_role("button", name="Add user").click()
-        expect(page.get_by_role("link", name=name)).to_be_visible()
+        expect(page.get_by_role("heading", name=f"Invitation link for {name}")).to_be_visible()
+        check_page(page, mode, "invitation link")
+        link = page.get_by_label(f"Invitation link for {email}").input_value()
+        assert "/invitation/" in link, link
+
+        # The person opens it in their own browser, without an account, and chooses a password.
+        theirs = people.page(who)
+        theirs.goto(link)
+        expect(theirs.get_by_role("heading", name="Join Records Tracker")).to_be_visible()
+        check_page(theirs, mode, "invitation")
+        expect(theirs.get_by_label("Your email")).to_have_value(email)
+        choose_password(theirs, who)
+        theirs.get_by_role("button", name="Set my password and sign in").click()
+        expect(theirs.get_by_text(f"Welcome, {name}.")).to_be_visible()
+        expect(theirs.get_by_role("button", name="Sign out")).to_be_visible()
+        # The link was for once.
+        assert theirs.goto(link).status == 410
+        expect(theirs.get_by_text("This link has already been used")).to_be_visible()
+        page.get_by_role("link", name="Back to the users").click()
+
+    # The viewer comes back later and signs in with the password they chose.
+    people.page("viewer").get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name=TEAM["advocate"][0]).click()
+    expect(page.get_by_text(re.compile("^Invitation link made by Ada Admin on"))).to_contain_text(
+        "used on"
+    )
 
     # The setup page is gone for good.
     assert page.goto("/setup").status == 404
@@ -111,8 +154,10 @@ def test_first_run_creates_the_admin_who_adds_the_team(
 def test_the_advocate_drafts_one_request_to_two_agencies_and_sends_both(
     people: Browsing, journey: Journey, mode: str
 ) -> None:
+    # Still signed in from choosing a password with the invitation.
     page = people.page("advocate")
-    sign_in(page, "advocate", mode)
+    page.goto("/")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     check_page(page, mode, "home")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Letters").click()
     check_page(page, mode, "letters")
@@ -184,7 +229,16 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     live.restart(LATER)
     lapd, commission = journey.references["lapd"], journey.references["commission"]
     page = people.page("staff")
-    sign_in(page, "staff", mode)
+    # First sign-in with the password the admin typed: choose one's own before anything else.
+    sign_in(page, "staff", mode, STARTER_PASSWORD)
+    expect(page.get_by_role("heading", name="Choose your own password")).to_be_visible()
+    check_page(page, mode, "choose your own password")
+    page.goto("/due")
+    expect(page.get_by_role("heading", name="Choose your own password")).to_be_visible()
+    page.get_by_label("Current password").fill(STARTER_PASSWORD)
+    choose_password(page, "staff")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your password is changed.")).to_be_visible()
     nav(page, "Due & overdue")
     expect(page.get_by_text("As of Tue Nov 17, 2026.")).to_be_visible()
     check_page(page, mode, "due and overdue")

@@ -14,7 +14,8 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, post_form
-from tracker.auth.models import Role, User, UserSession
+from tracker.auth.models import LinkKind, Role, User, UserSession
+from tracker.auth.services import make_account_link
 from tracker.extensions import db
 from tracker.sqltypes import utcnow
 
@@ -122,6 +123,43 @@ def test_changing_the_password_signs_out_other_sessions(app, auth, client, make_
     assert sum(record.revoked_at is None for record in sessions_of(user)) == 1
     auth.logout()
     assert auth.login(user, "a brand new phrase").status_code == 302
+
+
+def test_a_reset_link_signs_out_every_session_of_that_person(app, make_user):
+    admin, user = make_user(Role.ADMIN), make_user(Role.STAFF)
+    laptop, phone = app.test_client(), app.test_client()
+    for browser in (laptop, phone):
+        post_form(browser, "/login", {"email": user.email, "password": PASSWORD})
+    copied = cookie_of(laptop)
+    assert signed_in(laptop) and signed_in(phone)
+
+    _, token = make_account_link(user, LinkKind.RESET, admin)
+    db.session.commit()
+    new_browser = app.test_client()
+    data = {"password": "a brand new phrase", "confirm": "a brand new phrase"}
+    assert post_form(new_browser, f"/password-reset/{token}", data).status_code == 302
+    assert signed_in(new_browser)
+    assert not signed_in(laptop)
+    assert not signed_in(phone)
+    assert not signed_in(replay(app, copied))
+    assert sum(record.revoked_at is None for record in sessions_of(user)) == 1
+
+
+def test_a_planted_session_is_replaced_when_a_link_signs_someone_in(app, client, make_user):
+    admin, user = make_user(Role.ADMIN), make_user(Role.STAFF)
+    _, token = make_account_link(user, LinkKind.INVITATION, admin)
+    db.session.commit()
+    path = f"/invitation/{token}"
+    client.get(path)
+    planted = cookie_of(client)
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    data = {"password": "a brand new phrase", "confirm": "a brand new phrase"}
+    assert post_form(client, path, data).status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session and "_user_id" in session
+    assert signed_in(client)
+    assert not signed_in(replay(app, planted))
 
 
 # Deactivation (the admin form's path is in tests/test_admin.py)

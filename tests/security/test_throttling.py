@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.conftest import CSRF_RE, PASSWORD, post_form
-from tracker.auth.models import LoginAttempt
+from tracker.auth.models import LinkKind, LoginAttempt, Role
+from tracker.auth.services import make_account_link
 from tracker.extensions import db
 from tracker.sqltypes import utcnow
 
@@ -204,3 +205,17 @@ def test_the_first_run_setup_checks_no_password_and_is_gone_once_an_admin_exists
         data = {"name": "x", "email": admin.email, "password": guess, "confirm": guess}
         assert post_form(client, "/setup", data, token_from="/login").status_code == 404
     assert db.session.scalar(select(db.func.count(LoginAttempt.id))) == 0
+
+
+def test_a_reset_link_lets_a_throttled_person_back_in(app, client, auth, make_user):
+    user = make_user()
+    fail_until_throttled(app, client, user.email)
+    assert auth.login(user).status_code == 429
+    _, token = make_account_link(user, LinkKind.RESET, make_user(Role.ADMIN))
+    db.session.commit()
+    data = {"password": "a brand new phrase", "confirm": "a brand new phrase"}
+    theirs = app.test_client()
+    assert post_form(theirs, f"/password-reset/{token}", data).status_code == 302
+    assert signed_in(theirs)
+    # The link proved who they are: signing in again later is not held up by the guesses.
+    assert sign_in(app.test_client(), user.email, "a brand new phrase").status_code == 302

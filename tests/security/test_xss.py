@@ -11,6 +11,7 @@ plain text in the printed letter, the calendar feed and the board's CSV export.
 
 import csv
 import io
+import re
 import unicodedata
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -26,7 +27,7 @@ from tests.conftest import blank_pdf, csrf_token, post_form
 from tests.letters_support import pdf_text, simple_letter, unspaced
 from tests.test_feed import events, turn_on
 from tracker.agencies.models import Agency
-from tracker.auth.models import Role
+from tracker.auth.models import Role, User
 from tracker.documents.models import Document
 from tracker.extensions import db
 from tracker.requests.models import RecordsRequest, RequestStatus
@@ -271,6 +272,28 @@ def test_every_page_shows_stored_hostile_values_as_text(client, auth, stage, mak
         response = client.get(path)
         assert response.status_code == 200, path
         assert_shown(assert_inert(response.get_data(as_text=True), path), [PERSON], path)
+
+
+def test_the_invitation_pages_show_the_people_s_names_as_text(app, client, auth, make_user):
+    admin = make_user(Role.ADMIN, name=f"Admin {PAYLOAD}")
+    auth.login(admin)
+    response = post_form(
+        client,
+        "/admin/users/new",
+        {"name": PERSON, "email": "person@example.org", "role": "staff", "password": ""},
+    )
+    html = response.get_data(as_text=True)
+    assert_shown(assert_inert(html, "the invitation link"), [PERSON], "the invitation link")
+    link = re.search(r'id="account-link"[^>]*value="http://localhost([^"]+)"', html)
+    assert link, "no link on the page"
+    person = db.session.scalar(select(User).where(User.email == "person@example.org"))
+    where = f"/admin/users/{person.id}"
+    users_page = assert_inert(client.get(where).get_data(as_text=True), where)
+    assert_shown(users_page, [PERSON, admin.name], where)
+    # The admin opening it, and the person.
+    for browser, what in ((client, "signed in"), (app.test_client(), "the link's page")):
+        shown = assert_inert(browser.get(link.group(1)).get_data(as_text=True), what)
+        assert_shown(shown, [admin.name if browser is not client else PERSON], what)
 
 
 def test_the_letter_preview_and_the_upload_report_show_values_as_text(client, stage):

@@ -29,9 +29,13 @@ class NewUserForm(FlaskForm):
     )
     role = role_field()
     password = PasswordField(
-        "Initial password",
-        validators=[InputRequired(), Length(max=256)],
-        description="Give it to them privately; they can change it under Account.",
+        "Initial password (optional)",
+        validators=[Optional(), Length(max=256)],
+        description=(
+            "Leave it empty to get an invitation link to give them: they choose their own "
+            "password with it. A password typed here must be changed at their first sign-in."
+        ),
+        render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Add user")
 
@@ -45,6 +49,14 @@ class EditUserForm(FlaskForm):
     password = PasswordField(
         "Set a new password",
         validators=[Optional(), Length(max=256)],
-        description="Leave empty to keep the current one.",
+        description=(
+            "Leave empty to keep the current one. A password typed here must be changed at "
+            "their next sign-in; a reset link (below) lets them choose one instead."
+        ),
+        render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Save")
+
+
+class MakeLinkForm(FlaskForm):
+    submit = SubmitField("Make a link")

@@ -15,10 +15,12 @@ class NewPasswordMixin:
         "New password",
         validators=[InputRequired(), Length(max=256)],
         description="At least 10 characters. A few unrelated words make a good one.",
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         "Repeat the new password",
         validators=[InputRequired(), EqualTo("password", message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
@@ -33,6 +35,12 @@ class SetupForm(NewPasswordMixin, FlaskForm):
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     current = PasswordField("Current password", validators=[InputRequired(), Length(max=256)])
     submit = SubmitField("Change password")
+
+
+class ChoosePasswordForm(NewPasswordMixin, FlaskForm):
+    """The page an invitation or reset link opens."""
+
+    submit = SubmitField("Set my password and sign in")
 
 
 class LogoutForm(FlaskForm):

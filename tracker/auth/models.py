@@ -1,4 +1,4 @@
-"""Accounts, roles, signed-in sessions and the sign-in record used for throttling."""
+"""Accounts, roles, signed-in sessions, one-time account links and the sign-in record."""
 
 import hashlib
 import secrets
@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Enum, ForeignKey, String, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.extensions import Model
@@ -65,6 +65,9 @@ class User(UserMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The secret in this person's calendar feed address; None when revoked.
     feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set when an admin typed the password: every page leads to the password form until
+    # the person chooses one only they know.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -126,3 +129,39 @@ class UserSession(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LinkKind(StrEnum):
+    INVITATION = "invitation"
+    RESET = "reset"
+
+    @property
+    def label(self) -> str:
+        return "Invitation link" if self is LinkKind.INVITATION else "Password reset link"
+
+
+class AccountLink(Model):
+    """A one-time link an admin hands to someone, to join or to choose a new password.
+
+    Only the SHA-256 of its secret is kept, as for sessions. A link works once, until it
+    expires, and only while it is the person's newest: making another withdraws it, and
+    so does any new password.
+    """
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[LinkKind] = mapped_column(enum_column(LinkKind, 20))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+    def is_pending(self, now: datetime) -> bool:
+        return self.used_at is None and self.withdrawn_at is None and now < self.expires_at

@@ -3,10 +3,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker.auth import bp
-from tracker.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, SetupForm
-from tracker.auth.models import Role, User
+from tracker.auth.forms import (
+    ChangePasswordForm,
+    ChoosePasswordForm,
+    LoginForm,
+    LogoutForm,
+    SetupForm,
+)
+from tracker.auth.models import LinkKind, Role, User
 from tracker.auth.services import (
     AccountError,
+    LinkRefusal,
+    LinkUnusable,
     authenticate,
     change_password,
     close_session,
@@ -14,6 +22,9 @@ from tracker.auth.services import (
     login_retry_minutes,
     open_session,
     record_login_attempt,
+    record_sign_in,
+    usable_link,
+    use_link,
     users_exist,
 )
 from tracker.extensions import db
@@ -41,6 +52,7 @@ def setup() -> Response | str:
         except AccountError as error:
             form.password.errors.append(str(error))
         else:
+            record_sign_in(user, request.remote_addr or "unknown")
             db.session.commit()
             start_session(user)
             flash("Welcome. Your admin account is ready; add your team under Admin.", "success")
@@ -121,3 +133,81 @@ def password() -> Response | str | tuple[str, int]:
             flash("Your password is changed. Other sessions are signed out.", "success")
             return redirect(url_for("index"))
     return render_template("auth/password.html", form=form)
+
+
+# One-time links: an invitation to join, or a new password --------------------------------
+
+# What the page says of a link that cannot be used, and its status: 404 for a link that
+# never existed, 410 for one that did.
+LINK_REFUSALS = {
+    LinkRefusal.UNKNOWN: (
+        "This link does not work. Check that it was copied whole, with nothing missing "
+        "at the end, or ask an admin of your tracker for a new one.",
+        404,
+    ),
+    LinkRefusal.USED: (
+        "This link has already been used: each link works once. If you chose your password "
+        "with it, sign in; otherwise ask an admin of your tracker for a new link.",
+        410,
+    ),
+    LinkRefusal.WITHDRAWN: (
+        "This link no longer works: a newer link was made for this account, or its password "
+        "was changed since. Use the newest link you were given, or ask an admin for a new one.",
+        410,
+    ),
+    LinkRefusal.EXPIRED: (
+        "This link has expired. Ask an admin of your tracker for a new one.",
+        410,
+    ),
+    LinkRefusal.INACTIVE: (
+        "This account is deactivated, so its link cannot be used. Ask an admin of your tracker.",
+        410,
+    ),
+}
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Response | str | tuple[str, int]:
+    return link_page(token, LinkKind.INVITATION)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response | str | tuple[str, int]:
+    return link_page(token, LinkKind.RESET)
+
+
+def link_page(token: str, kind: LinkKind) -> Response | str | tuple[str, int]:
+    try:
+        link = usable_link(token, kind)
+    except LinkUnusable as refusal:
+        return link_refused(refusal)
+    if current_user.is_authenticated and current_user.id != link.user_id:
+        # Most likely an admin trying the link they made: it is left for its owner.
+        return render_template("auth/link_signed_in.html", link=link)
+    form = ChoosePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = use_link(link, form.password.data)
+        except AccountError as error:
+            form.password.errors.append(str(error))
+        except LinkUnusable as refusal:
+            db.session.rollback()
+            return link_refused(refusal)
+        else:
+            record_sign_in(user, request.remote_addr or "unknown")
+            db.session.commit()
+            start_session(user)
+            current_app.logger.info("%s link used by user %s", kind.value, user.id)
+            if kind is LinkKind.INVITATION:
+                flash(
+                    f"Welcome, {user.name}. Your password is set and you are signed in.", "success"
+                )
+            else:
+                flash("Your new password is set. Every other session was signed out.", "success")
+            return redirect(url_for("index"))
+    return render_template("auth/choose_password.html", form=form, link=link)
+
+
+def link_refused(refusal: LinkUnusable) -> tuple[str, int]:
+    message, status = LINK_REFUSALS[refusal.reason]
+    return render_template("auth/link_refused.html", message=message), status

@@ -3,6 +3,7 @@
 import math
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 
 from flask import current_app, g
@@ -10,6 +11,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.auth.models import (
+    AccountLink,
+    LinkKind,
     LoginAttempt,
     Role,
     User,
@@ -25,6 +28,23 @@ MIN_PASSWORD_LENGTH = 10
 
 class AccountError(ValueError):
     """A change to an account that cannot be made, with a message for the user."""
+
+
+class LinkRefusal(StrEnum):
+    """Why an invitation or reset link cannot be used."""
+
+    UNKNOWN = "unknown"
+    USED = "used"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    INACTIVE = "inactive"
+
+
+class LinkUnusable(Exception):
+    def __init__(self, reason: LinkRefusal, link: AccountLink | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.link = link
 
 
 def users_exist() -> bool:
@@ -54,15 +74,22 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(email: str, name: str, role: Role, password: str) -> User:
+def create_user(
+    email: str, name: str, role: Role, password: str | None, *, must_change: bool = False
+) -> User:
+    """A new active account. Without a password nobody can sign in to it until its
+    invitation link is used; ``must_change`` makes them replace the one given."""
     email = normalise_email(email)
     if find_user(email) is not None:
         raise AccountError(f"An account for {email} already exists.")
-    problem = password_problem(password, email)
-    if problem:
-        raise AccountError(problem)
+    if password is not None:
+        problem = password_problem(password, email)
+        if problem:
+            raise AccountError(problem)
     user = User(email=email, name=name.strip() or email, role=role, active=True)
-    user.set_password(password)
+    # Until they choose one, a random password no one knows.
+    user.set_password(password if password is not None else secrets.token_urlsafe(32))
+    user.must_change_password = password is not None and must_change
     db.session.add(user)
     db.session.flush()
     return user
@@ -75,6 +102,9 @@ def update_user(user: User, *, name: str, role: Role, active: bool, actor: User)
         # A changed role or a deactivation takes effect at once, everywhere.
         user.session_token = new_session_token()
         revoke_sessions(user)
+    if user.active and not active:
+        # Reactivating the account later does not bring its old links back either.
+        withdraw_links(user)
     user.name = name.strip() or user.email
     user.role = role
     user.active = active
@@ -84,12 +114,151 @@ def update_user(user: User, *, name: str, role: Role, active: bool, actor: User)
 def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current):
         raise AccountError("Your current password is not right.")
-    problem = password_problem(new, user.email)
+    if new == current and user.must_change_password:
+        raise AccountError("Choose a password of your own, not the one you were given.")
+    new_password(user, new, chosen=True)
+
+
+def set_password_for(user: User, password: str) -> None:
+    """An admin types a password for ``user``, who must change it at their next sign-in."""
+    new_password(user, password, chosen=False)
+
+
+def new_password(user: User, password: str, *, chosen: bool) -> None:
+    """Every way to a new password: it ends all of the person's sessions and links."""
+    problem = password_problem(password, user.email)
     if problem:
         raise AccountError(problem)
-    user.set_password(new)
+    user.set_password(password)
+    user.must_change_password = not chosen
     revoke_sessions(user)
+    withdraw_links(user)
     db.session.flush()
+
+
+# One-time links -------------------------------------------------------------------------
+
+# The secret is 32 random bytes (256 bits): no one guesses a live one, however many tries.
+LINK_TOKEN_BYTES = 32
+
+
+def link_lifetime(kind: LinkKind) -> timedelta:
+    if kind is LinkKind.INVITATION:
+        return timedelta(days=current_app.config["INVITATION_DAYS"])
+    return timedelta(hours=current_app.config["RESET_LINK_HOURS"])
+
+
+def make_account_link(
+    user: User, kind: LinkKind, actor: User, now: datetime | None = None
+) -> tuple[AccountLink, str]:
+    """A new link for ``user``, made by ``actor``; its secret is returned, never stored.
+
+    Any older link of theirs stops working.
+    """
+    if not user.active:
+        raise AccountError(f"{user.name}'s account is deactivated: reactivate it first.")
+    now = now or utcnow()
+    withdraw_links(user, now)
+    token = secrets.token_urlsafe(LINK_TOKEN_BYTES)
+    link = AccountLink(
+        kind=kind,
+        token_digest=session_digest(token),
+        user_id=user.id,
+        created_by_id=actor.id,
+        created_at=now,
+        expires_at=now + link_lifetime(kind),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link, token
+
+
+def withdraw_links(user: User, now: datetime | None = None) -> None:
+    """Stop every unused link of ``user`` from working."""
+    db.session.execute(
+        db.update(AccountLink)
+        .where(
+            AccountLink.user_id == user.id,
+            AccountLink.used_at.is_(None),
+            AccountLink.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=now or utcnow())
+    )
+
+
+def usable_link(token: str, kind: LinkKind, now: datetime | None = None) -> AccountLink:
+    """The link ``token`` opens, or LinkUnusable saying why it opens nothing.
+
+    It is looked up by the digest of the secret, so neither the table nor the time a
+    lookup takes tells anything about a secret that would work.
+    """
+    if not token or len(token) > 128:
+        raise LinkUnusable(LinkRefusal.UNKNOWN)
+    link = db.session.scalar(
+        select(AccountLink).where(AccountLink.token_digest == session_digest(token))
+    )
+    if link is None or link.kind != kind:
+        raise LinkUnusable(LinkRefusal.UNKNOWN)
+    now = now or utcnow()
+    if link.used_at is not None:
+        raise LinkUnusable(LinkRefusal.USED, link)
+    if link.withdrawn_at is not None:
+        raise LinkUnusable(LinkRefusal.WITHDRAWN, link)
+    if now >= link.expires_at:
+        raise LinkUnusable(LinkRefusal.EXPIRED, link)
+    if not link.user.active:
+        raise LinkUnusable(LinkRefusal.INACTIVE, link)
+    return link
+
+
+def use_link(link: AccountLink, password: str, now: datetime | None = None) -> User:
+    """Give the link's person the password they chose; the link is then spent."""
+    user = link.user
+    problem = password_problem(password, user.email)
+    if problem:
+        raise AccountError(problem)
+    now = now or utcnow()
+    # Spent in one statement, so two posts of the same link cannot both succeed.
+    spent = db.session.execute(
+        db.update(AccountLink)
+        .where(
+            AccountLink.id == link.id,
+            AccountLink.used_at.is_(None),
+            AccountLink.withdrawn_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkUnusable(LinkRefusal.USED, link)
+    new_password(user, password, chosen=True)
+    return user
+
+
+def links_of(user: User, limit: int = 5) -> list[AccountLink]:
+    """The person's newest links, newest first: who made each, when, and what became of it."""
+    return list(
+        db.session.scalars(
+            select(AccountLink)
+            .where(AccountLink.user_id == user.id)
+            .order_by(AccountLink.created_at.desc(), AccountLink.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def pending_invitations(user_ids: list[int], now: datetime | None = None) -> dict[int, AccountLink]:
+    """The unused invitation of each of these people that still works."""
+    now = now or utcnow()
+    links = db.session.scalars(
+        select(AccountLink).where(
+            AccountLink.user_id.in_(user_ids),
+            AccountLink.kind == LinkKind.INVITATION,
+            AccountLink.used_at.is_(None),
+            AccountLink.withdrawn_at.is_(None),
+            AccountLink.expires_at > now,
+        )
+    )
+    return {link.user_id: link for link in links}
 
 
 def open_session(user: User) -> str:
@@ -195,6 +364,11 @@ def record_login_attempt(email: str, remote_addr: str, user: User | None, succee
     if succeeded and user is not None:
         user.last_login_at = now
     db.session.flush()
+
+
+def record_sign_in(user: User, remote_addr: str) -> None:
+    """A sign-in by another way than the sign-in form (setup, an invitation, a reset link)."""
+    record_login_attempt(user.email, remote_addr, user, succeeded=True)
 
 
 @cache
