@@ -36,6 +36,8 @@ NOT_LINKED = {
     "health": "for monitoring",
     "deadlines.feed": "its address is given to a calendar program, not linked",
     "auth.login": "where the crawl signs in",
+    "auth.accept_invitation": "an admin hands its address to the person invited",
+    "auth.reset_password": "an admin hands its address to the person who forgot",
 }
 ERROR_MARKS = ("Traceback", "[ERROR]", "Exception", "Working outside of")
 

@@ -332,6 +332,13 @@ def test_the_advocate_logs_a_partial_release_and_finds_a_word_inside_it(
 
     page = people.page("advocate")
     page.goto(f"/requests/{commission}")
+    # A week has passed since the advocate last used the tracker: the session has lapsed,
+    # and signing in again leads back to the request.
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(TEAM["advocate"][1])
+    page.get_by_label("Password").fill(PASSWORDS["advocate"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(rf"/requests/{commission}$"))
     page.get_by_role("link", name="Log a response").click()
     check_page(page, mode, "log a response")
     page.get_by_label("What the agency sent").select_option(label="Partial release")
