@@ -217,10 +217,20 @@ def test_downloads_zip_letters_and_feed_arrive_whole(served: Served) -> None:
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(combined.content)).pages)
     assert sent in text and draft in text
 
-    html, _ = page(crawler, "/account/calendar-feed")
-    address = re.search(r'id="feed-url" value="([^"]+)"', html)
-    assert address
-    feed = crawler.session.get(address.group(1).replace("&amp;", "&"), timeout=60)
-    events = Calendar.from_ical(feed.content).walk("VEVENT")
-    assert events and any(reference in str(e.get("SUMMARY")) for e in events)
+    assert reference in feed_summaries(crawler, "mine")
+    # Staff also subscribe to every open request, the unassigned ones among them.
+    staff = served.crawler(Role.STAFF)
+    everything = feed_summaries(staff, "all")
+    assert all(ref in everything for ref in served.world.references["overdue"])
+    assert reference in everything
     assert served.log_errors() == []
+
+
+def feed_summaries(crawler: Crawler, which: str) -> str:
+    """The events' summaries of one of the person's feeds, read from the feed page."""
+    html, _ = page(crawler, "/account/calendar-feed")
+    address = re.search(rf'id="feed-url-{which}" value="([^"]+)"', html)
+    assert address, f"no {which} feed on the page"
+    feed = crawler.session.get(address.group(1).replace("&amp;", "&"), timeout=60)
+    assert feed.headers["Content-Type"].startswith("text/calendar")
+    return " ".join(str(e.get("SUMMARY")) for e in Calendar.from_ical(feed.content).walk("VEVENT"))
