@@ -1,5 +1,6 @@
 """The "Due & overdue" board, the calculator, agency calendars, extensions and follow-ups."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -49,7 +50,7 @@ def board(make_user, make_agency, make_request):
 def section(client, name, query=""):
     page = client.get(f"/due?section={name}{query}").get_data(as_text=True)
     titles = ("Overdue one", "Due soon one", "Waiting one", "Promised one", "Closed one")
-    return {title for title in titles if f"<td>{title}</td>" in page}, page
+    return {title for title in titles if f'<td data-label="Title">{title}</td>' in page}, page
 
 
 def test_each_request_lands_in_its_section_with_its_reason(client, auth, board):
@@ -226,6 +227,20 @@ def test_references_stay_on_one_line_on_the_board(client, auth, board):
     auth.login(board["staff"])
     reference = board["requests"]["overdue"].reference
     page = section(client, "overdue")[1]
-    assert f'<td class="nowrap"><a href="/requests/{reference}">{reference}</a></td>' in page
+    assert (
+        f'<td data-label="Reference" class="nowrap"><a href="/requests/{reference}">{reference}</a>'
+        in page
+    )
     style = (PROJECT_ROOT / "tracker/static/style.css").read_text()
     assert ".nowrap { white-space: nowrap; }" in style
+
+
+def test_on_a_phone_each_cell_of_the_board_says_what_it_is(client, auth, board):
+    auth.login(board["staff"])
+    page = section(client, "overdue")[1]
+    headings = re.findall(r'<th scope="col">([^<]+)</th>', page)
+    [row] = re.findall(r"<tbody>\s*<tr>\s*(<td.*?)</tr>", page, re.DOTALL)
+    cells = re.findall(r"<td([^>]*)>", row)
+    labels = [re.search(r'data-label="([^"]+)"', cell) for cell in cells]
+    # Every cell but the last, which holds only the follow-up button, names its column.
+    assert [label.group(1) for label in labels[:-1] if label] == headings
