@@ -373,3 +373,34 @@ def test_a_response_received_after_today_is_refused_at_its_date_and_nothing_is_l
     )
     assert 'value="2026-11-21"' in page
     assert db.session.scalar(select(db.func.count(AgencyResponse.id))) == 0
+
+
+def test_a_document_whose_file_is_missing_answers_a_clear_page_and_is_logged(
+    app, client, auth, make_user, make_request, caplog
+):
+    record = make_request()
+    result = store_files(record, [("a.pdf", io.BytesIO(blank_pdf())),
+                                  ("b.txt", io.BytesIO(b"plain words\n"))], None)  # fmt: skip
+    db.session.commit()
+    document = result.stored[0]
+    lost = os.path.join(app.instance_path, "documents", *document.storage_key.split("/"))
+    os.remove(lost)
+    auth.login(make_user(Role.VIEWER))
+    for path in (
+        f"/documents/{document.id}/download",
+        f"/documents/{document.id}/view",
+        f"/requests/{record.reference}/documents.zip",
+    ):
+        caplog.clear()
+        response = client.get(path)
+        assert response.status_code == 410, path
+        page = response.get_data(as_text=True)
+        assert "The file of this document is missing from storage" in page
+        assert "an admin can run tracker doctor" in page
+        assert document.storage_key not in page
+        assert any(
+            f"document {document.id}" in r.getMessage() and r.levelname == "ERROR"
+            for r in caplog.records
+        ), path
+    # The other document still downloads.
+    assert client.get(f"/documents/{result.stored[1].id}/download").data == b"plain words\n"

@@ -8,6 +8,7 @@ from typing import IO
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -30,12 +31,14 @@ from tracker.documents.forms import (
 )
 from tracker.documents.models import AgencyResponse, Document, ResponseChannel, ResponseKind
 from tracker.documents.services import (
+    FileMissing,
     UploadResult,
     delete_document,
     log_response,
     read_chunks,
     store_files,
 )
+from tracker.errors import render_error
 from tracker.extensions import db
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.requests.services import can_edit, find_by_reference
@@ -65,6 +68,16 @@ def get_document_or_404(document_id: int) -> Document:
     if document.deleted_at is not None:
         abort(404)
     return document
+
+
+@bp.errorhandler(FileMissing)
+def file_missing(error: FileMissing) -> tuple[str, int]:
+    document = error.document
+    current_app.logger.error(
+        "the file of document %s (request %s, key %s) is missing from storage",
+        document.id, document.request_id, document.storage_key,
+    )  # fmt: skip
+    return render_error(410)
 
 
 def uploaded_files() -> list[tuple[str | None, IO[bytes]]]:
@@ -249,18 +262,22 @@ def download_zip(reference: str) -> Response:
     index = io.StringIO()
     writer = csv.writer(index)
     writer.writerow(["filename", "title", "type", "document_date", "uploaded_at", "sha256", "size"])
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for document in documents:
-            name = unique_name(document.original_filename, names)
-            with archive.open(name, "w", force_zip64=True) as entry:
-                for chunk in read_chunks(document):
-                    entry.write(chunk)
-            writer.writerow([spreadsheet_safe(cell) for cell in [
-                name, document.title, document.type_label,
-                document.document_date.isoformat() if document.document_date else "",
-                document.uploaded_at.isoformat(), document.sha256, document.size,
-            ]])  # fmt: skip
-        archive.writestr("index.csv", index.getvalue())
+    try:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for document in documents:
+                name = unique_name(document.original_filename, names)
+                with archive.open(name, "w", force_zip64=True) as entry:
+                    for chunk in read_chunks(document):
+                        entry.write(chunk)
+                writer.writerow([spreadsheet_safe(cell) for cell in [
+                    name, document.title, document.type_label,
+                    document.document_date.isoformat() if document.document_date else "",
+                    document.uploaded_at.isoformat(), document.sha256, document.size,
+                ]])  # fmt: skip
+            archive.writestr("index.csv", index.getvalue())
+    except FileMissing:
+        spool.close()
+        raise
     size = spool.tell()
     spool.seek(0)
 

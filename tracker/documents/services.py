@@ -290,9 +290,20 @@ def delete_document(document: Document, actor: User, reason: str) -> None:
     db.session.flush()
 
 
+class FileMissing(LookupError):
+    """A document's row is there but its file is not in storage."""
+
+    def __init__(self, document: Document) -> None:
+        super().__init__(f"document {document.id}: no file under key {document.storage_key}")
+        self.document = document
+
+
 def read_chunks(document: Document) -> Iterator[bytes]:
     """The stored bytes in pieces; the file is opened now, while the app is at hand."""
-    handle = storage().open(document.storage_key)
+    try:
+        handle = storage().open(document.storage_key)
+    except (FileNotFoundError, KeyError) as error:
+        raise FileMissing(document) from error
 
     def chunks() -> Iterator[bytes]:
         with handle:
