@@ -261,7 +261,9 @@ def test_doctor_says_all_is_well_for_an_intact_archive(app, runner, make_request
     keep(record, "b.txt", text_bytes("b"))
     result = runner.invoke(args=["doctor"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Checked 2 documents: 0 missing, 0 corrupted; 0 orphans.\n"
+    assert result.output == (
+        "Checked 2 documents: 0 missing, 0 corrupted; 0 orphans; 0 upload leftovers.\n"
+    )
 
 
 def test_doctor_finds_corrupted_missing_and_orphaned_files_and_repairs_only_orphans(
@@ -300,21 +302,23 @@ def test_doctor_finds_corrupted_missing_and_orphaned_files_and_repairs_only_orph
     assert not any(saving in line or intact.storage_key in line for line in lines)
     assert "Not counted: 1 file stored in the last hour that no document uses yet; " \
         "an upload may still be saving them." in lines  # fmt: skip
-    assert lines[-1] == "Checked 3 documents: 1 missing, 1 corrupted; 1 orphan."
+    assert lines[-1] == "Checked 3 documents: 1 missing, 1 corrupted; 1 orphan; 0 upload leftovers."
 
     result = runner.invoke(args=["doctor", "--repair"])
     assert result.exit_code == 1  # the missing and corrupted files are still wrong
     assert f"removed orphan: {orphan}" in result.output.splitlines()
-    assert result.output.splitlines()[-1].endswith("; 1 orphan removed.")
+    assert result.output.splitlines()[-1].endswith("; 1 orphan removed; 0 upload leftovers.")
     assert not local.exists(orphan)
     assert local.exists(saving)
     assert local.path(corrupted.storage_key).read_bytes() == bytes(damaged)
     assert local.exists(intact.storage_key)
     assert (staging_folder() / ".upload-abc").exists()
+    assert "Not counted: 1 file in .staging from the last hour; an upload may still be " \
+        "receiving them." in result.output.splitlines()  # fmt: skip
 
     local.path(corrupted.storage_key).unlink()
     summary = runner.invoke(args=["doctor"]).output.splitlines()[-1]
-    assert summary == "Checked 3 documents: 2 missing, 0 corrupted; 0 orphans."
+    assert summary == "Checked 3 documents: 2 missing, 0 corrupted; 0 orphans; 0 upload leftovers."
 
 
 def test_doctor_reports_a_truncated_file_by_its_size(app, runner, make_request):
@@ -335,7 +339,9 @@ def test_a_deleted_documents_file_is_neither_checked_nor_an_orphan(app, runner, 
     db.session.commit()
     result = runner.invoke(args=["doctor"])
     assert result.exit_code == 0, result.output
-    assert result.output == "Checked 0 documents: 0 missing, 0 corrupted; 0 orphans.\n"
+    assert result.output == (
+        "Checked 0 documents: 0 missing, 0 corrupted; 0 orphans; 0 upload leftovers.\n"
+    )
 
 
 def test_doctor_checks_the_bucket_too(make_app, make_request, s3_config, monkeypatch):
@@ -359,7 +365,7 @@ def test_doctor_checks_the_bucket_too(make_app, make_request, s3_config, monkeyp
         result = runner.invoke(args=["doctor"])
         assert result.exit_code == 1
         assert result.output.splitlines()[-1] == (
-            "Checked 3 documents: 1 missing, 1 corrupted; 1 orphan."
+            "Checked 3 documents: 1 missing, 1 corrupted; 1 orphan; 0 upload leftovers."
         )
         result = runner.invoke(args=["doctor", "--repair"])
         assert f"removed orphan: {orphan}" in result.output

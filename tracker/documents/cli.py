@@ -1,6 +1,7 @@
 """``tracker doctor`` checks the archive's files; ``tracker documents import`` adds many."""
 
 import hashlib
+import shutil
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from tracker.auth.models import Role, User
 from tracker.auth.services import find_user
 from tracker.documents.models import Document
-from tracker.documents.services import storage, store_files
+from tracker.documents.services import staging_folder, storage, store_files
 from tracker.documents.storage import CHUNK, LocalStorage, Storage
 from tracker.extensions import db
 from tracker.requests.models import RecordsRequest
@@ -49,6 +50,8 @@ class Checkup:
     corrupted: int = 0
     orphans: list[str] = field(default_factory=list)
     recent: int = 0
+    leftovers: list[Path] = field(default_factory=list)
+    receiving: int = 0
 
 
 def digest_of(backend: Storage, key: str) -> tuple[int, str]:
@@ -118,13 +121,41 @@ def find_orphans(backend: Storage, checkup: Checkup) -> None:
             checkup.orphans.append(key)
 
 
+def find_leftovers(folder: Path, checkup: Checkup) -> None:
+    """Files an upload was received into and never stored: a crash leaves them behind."""
+    cutoff = (datetime.now(UTC) - ORPHAN_AGE).timestamp()
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        try:
+            modified = path.lstat().st_mtime
+        except FileNotFoundError:
+            continue  # stored or discarded meanwhile
+        if modified > cutoff:
+            checkup.receiving += 1
+        else:
+            checkup.leftovers.append(path)
+
+
+def size_of(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 @click.command()
-@click.option("--repair", is_flag=True, help="Remove orphans: stored files no document uses.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Remove orphans (stored files no document uses) and uploads a crash left half-received.",
+)
 @with_appcontext
 def doctor(repair: bool) -> None:
     """Check every document's file against its size and SHA-256, and look for orphans.
 
-    Exits 1 when a file is missing or corrupted, or an orphan is left.
+    Also lists uploads left half-received in the staging folder by a crash.
+    Exits 1 when a file is missing or corrupted, or an orphan or leftover is left.
     """
     backend = storage()
     checkup = Checkup()
@@ -139,20 +170,41 @@ def doctor(repair: bool) -> None:
                 click.echo(f"orphan: {key} (no document uses it)")
     except STORE_ERRORS as error:
         fail(f"the document store could not be read: {error}")
+    folder = staging_folder()
+    find_leftovers(folder, checkup)
+    for path in checkup.leftovers:
+        where = f"{path.relative_to(folder.parent)} ({size_of(path):,} bytes)"
+        if repair:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            click.echo(f"removed upload leftover: {where}")
+        else:
+            click.echo(f"upload leftover: {where} (an upload that was never stored)")
 
     if checkup.recent:
         click.echo(
             f"Not counted: {plural(checkup.recent, 'file')} stored in the last hour that no "
             "document uses yet; an upload may still be saving them."
         )
+    if checkup.receiving:
+        click.echo(
+            f"Not counted: {plural(checkup.receiving, 'file')} in {folder.name} from the last "
+            "hour; an upload may still be receiving them."
+        )
     orphans = plural(len(checkup.orphans), "orphan")
     if checkup.orphans and repair:
         orphans += " removed"
+    leftovers = plural(len(checkup.leftovers), "upload leftover")
+    if checkup.leftovers and repair:
+        leftovers += " removed"
     click.echo(
         f"Checked {plural(checkup.checked, 'document')}: {checkup.missing} missing, "
-        f"{checkup.corrupted} corrupted; {orphans}."
+        f"{checkup.corrupted} corrupted; {orphans}; {leftovers}."
     )
-    if checkup.missing or checkup.corrupted or (checkup.orphans and not repair):
+    left = checkup.orphans or checkup.leftovers
+    if checkup.missing or checkup.corrupted or (left and not repair):
         raise click.exceptions.Exit(1)
 
 
