@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tracker.auth.models import Role, User
+from tracker.backup import backup, restore
 from tracker.deadlines import cli as deadline_commands
 from tracker.documents import cli as document_commands
 from tracker.extensions import db
@@ -25,6 +26,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(letters)
     app.cli.add_command(requests_cli)
     app.cli.add_command(search_command)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
     deadline_commands.register(app)
     document_commands.register(app)
 

@@ -98,6 +98,10 @@ class S3Storage:
 
     def put(self, staged: Staged) -> str:
         key = new_key()
+        self.put_at(key, staged)
+        return key
+
+    def put_at(self, key: str, staged: Staged) -> None:
         name = self.object_name(key)
         self.client.upload_file(
             str(staged.path),
@@ -110,7 +114,6 @@ class S3Storage:
         if size != staged.size:
             self.client.delete_object(Bucket=self.bucket, Key=name)
             raise StorageError(f"the store kept {size} bytes of {staged.size}")
-        return key
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -40,6 +40,9 @@ class Storage(Protocol):
     def put(self, staged: Staged) -> str:
         """Store a staged file whole under a new key and return the key."""
 
+    def put_at(self, key: str, staged: Staged) -> None:
+        """Store a staged file whole under a key given (a restore keeps the keys it had)."""
+
     def open(self, key: str) -> BinaryIO: ...
 
     def delete(self, key: str) -> None: ...
@@ -94,10 +97,13 @@ class LocalStorage:
 
     def put(self, staged: Staged) -> str:
         key = new_key()
+        self.put_at(key, staged)
+        return key
+
+    def put_at(self, key: str, staged: Staged) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.path, target)
-        return key
 
     def open(self, key: str) -> BinaryIO:
         return self.path(key).open("rb")
