@@ -16,7 +16,7 @@ from tracker.requests.importing import (
     import_rows,
     plan_import,
 )
-from tracker.requests.models import RecordsRequest, RequestStatus
+from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
 
 
 @pytest.fixture
@@ -285,3 +285,66 @@ def test_viewers_are_not_offered_the_import(client, auth, directory):
     auth.login(directory["viewer"])
     assert "Import a spreadsheet" not in client.get("/requests").get_data(as_text=True)
     assert client.get("/requests/import").status_code == 403
+
+
+AGAIN = """\
+title,agency,received_on,sent_on,status,tracking_number,assignee,notes
+ICE reports (renamed in the sheet),LAPD,2025-03-10,2025-03-07,,p012345,,
+detainer requests,Los Angeles County Sheriff's Department,,,,,,
+Task force MOUs,LASD,2025-04-01,,,,,
+Task force MOUs,LASD,2025-04-01,,,,,
+"""
+
+
+def test_importing_the_same_file_twice_creates_nothing_the_second_time(runner, tmp_path, directory):
+    first = runner.invoke(args=["requests", "import", write(tmp_path, GOOD)])
+    assert first.exit_code == 0, first.output
+    references = {r.title: r.reference for r in db.session.scalars(select(RecordsRequest))}
+    events = db.session.scalar(select(db.func.count()).select_from(RequestEvent))
+
+    again = runner.invoke(args=["requests", "import", write(tmp_path, GOOD)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines() == [
+        f"line 2: already imported as {references['ICE reports 2024']} ICE reports 2024",
+        f"line 4: already imported as {references['Detainer requests']} Detainer requests",
+        f"line 5: already imported as {references['Task force MOUs']} Task force MOUs",
+        "Imported 0 requests; skipped 3 rows already imported.",
+    ]
+    assert count_requests() == 3
+    assert db.session.scalar(select(db.func.count()).select_from(RequestEvent)) == events
+
+
+def test_a_row_matches_by_tracking_number_or_else_by_title_agency_and_dates(
+    runner, tmp_path, directory
+):
+    assert runner.invoke(args=["requests", "import", write(tmp_path, GOOD)]).exit_code == 0
+    result = runner.invoke(args=["requests", "import", write(tmp_path, AGAIN)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    reports = by_title("ICE reports 2024")
+    # The agency's tracking number names the request, whatever the title says now.
+    assert lines[0] == f"line 2: already imported as {reports.reference} ICE reports 2024"
+    assert lines[1].startswith("line 3: already imported as ")
+    # Same title and agency but a received date the first had not: a new request, once.
+    created = db.session.scalars(
+        select(RecordsRequest).where(RecordsRequest.received_on == date(2025, 4, 1))
+    ).one()
+    assert lines[2] == f"line 4: {created.reference} Task force MOUs"
+    assert lines[3] == f"line 5: already imported as {created.reference} Task force MOUs"
+    assert lines[4] == "Imported 1 request; skipped 3 rows already imported."
+    assert count_requests() == 4
+
+
+def test_the_web_import_of_a_file_already_imported_names_the_requests_it_matched(
+    client, auth, directory
+):
+    auth.login(directory["ana"])
+    assert "Imported 3 requests" in upload(client, GOOD).get_data(as_text=True)
+    page = upload(client, GOOD).get_data(as_text=True)
+    assert "Imported 0 requests; skipped 3 rows already imported, listed below." in page
+    for record in db.session.scalars(select(RecordsRequest)):
+        assert (
+            f'already imported as <a href="/requests/{record.reference}">{record.reference}</a>'
+            in page
+        )
+    assert count_requests() == 3

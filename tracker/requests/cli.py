@@ -65,9 +65,15 @@ def import_command(file: Path, skip_bad_rows: bool, as_email: str | None) -> Non
         )
         raise click.exceptions.Exit(1)
     db.session.commit()
-    for row in result.imported:
-        click.echo(f"line {row.line}: {row.reference} {row.title}")
+    done = [(row.line, f"{row.reference} {row.title}") for row in result.imported]
+    done += [
+        (row.line, f"already imported as {row.reference} {row.title}") for row in result.already
+    ]
+    for line, what in sorted(done):
+        click.echo(f"line {line}: {what}")
     summary = f"Imported {plural(len(result.imported), 'request')}"
+    if result.already:
+        summary += f"; skipped {plural(len(result.already), 'row')} already imported"
     if plan.bad_lines:
         summary += f"; skipped {plural(len(plan.bad_lines), 'bad row')}"
     click.echo(summary + ".")

@@ -3,7 +3,10 @@
 ``plan_import`` reads a CSV file and checks each row against the agencies and
 accounts in the database, without writing anything. ``import_rows`` then
 creates the requests of a plan, or refuses the whole file while any row is bad
-(unless told to skip the bad rows). Callers commit.
+(unless told to skip the bad rows). A row that matches a request already in the
+tracker creates nothing, so importing the same file twice is harmless: the key is
+the agency and its tracking number when the row has one, otherwise the title, the
+agency and both dates. Callers commit.
 """
 
 import csv
@@ -11,8 +14,9 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
@@ -78,6 +82,15 @@ class ImportedRow:
     title: str
 
 
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row that matched a request already in the tracker: nothing was created for it."""
+
+    line: int
+    reference: str
+    title: str
+
+
 @dataclass
 class ImportResult:
     imported: list[ImportedRow]
@@ -86,6 +99,7 @@ class ImportResult:
     refused: bool
     # Good rows left out because the file was refused.
     held_back: int = 0
+    already: list[SkippedRow] = field(default_factory=list)
 
 
 def plan_import(data: bytes | str) -> ImportPlan:
@@ -126,14 +140,41 @@ def plan_import(data: bytes | str) -> ImportPlan:
 def import_rows(plan: ImportPlan, actor: User | None, skip_bad: bool = False) -> ImportResult:
     """Create the planned requests, or nothing while any row is bad and skip_bad is false."""
     if plan.errors and not skip_bad:
-        return ImportResult([], plan.errors, refused=True, held_back=len(plan.rows))
+        new = sum(1 for row in plan.rows if already_imported(row.values) is None)
+        return ImportResult([], plan.errors, refused=True, held_back=new)
     imported = []
+    already = []
     for row in plan.rows:
+        existing = already_imported(row.values)
+        if existing is not None:
+            already.append(SkippedRow(row.line, existing.reference, existing.title))
+            continue
         record = create_request(row.values, actor)
         if row.notes:
             add_note(record, row.notes, actor)
         imported.append(ImportedRow(row.line, record, record.reference, record.title))
-    return ImportResult(imported, plan.errors, refused=False)
+    return ImportResult(imported, plan.errors, refused=False, already=already)
+
+
+def same(column: Any, value: object) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def already_imported(values: RequestValues) -> RecordsRequest | None:
+    """The request a row describes, if the tracker has it: from an earlier import, or this one."""
+    query = select(RecordsRequest).where(RecordsRequest.agency_id == values.agency.id)
+    tracking_number = values.agency_tracking_number.strip()
+    if tracking_number:
+        query = query.where(
+            func.lower(RecordsRequest.agency_tracking_number) == tracking_number.lower()
+        )
+    else:
+        query = query.where(
+            func.lower(RecordsRequest.title) == values.title.strip().lower(),
+            same(RecordsRequest.received_on, values.received_on),
+            same(RecordsRequest.sent_on, values.sent_on),
+        )
+    return db.session.scalars(query.order_by(RecordsRequest.id).limit(1)).first()
 
 
 def decode(data: bytes | str) -> str:
