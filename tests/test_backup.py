@@ -12,12 +12,17 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 
+from tests import test_storage
 from tests.conftest import PASSWORD, admin_sql, csrf_token
+from tests.test_storage import bucket_client, objects_in
 from tracker.auth.models import Role
 from tracker.documents.services import store_files
 from tracker.extensions import db
 
 LOAD_NOTES = "Called the records unit again"
+# The real S3 server of the storage tests, and a new bucket on it for each test.
+s3_endpoint = test_storage.s3_endpoint
+s3_config = test_storage.s3_config
 
 
 @pytest.fixture
@@ -231,3 +236,38 @@ def test_a_damaged_archive_or_an_instance_in_use_is_refused_and_nothing_changes(
         instance = Path(target.instance_path)
         assert not (instance / "documents").exists() and not (instance / "letters").exists()
         assert "users" not in inspect(db.engine).get_table_names()
+
+
+def test_documents_in_a_bucket_are_backed_up_and_restored_through_the_store(
+    make_app, make_request, s3_config, target_url, tmp_path
+):
+    source = make_app(**s3_config)
+    archive = tmp_path / "backup.tar.gz"
+    with source.app_context():
+        record = make_request()
+        store_files(record, [("a.txt", io.BytesIO(b"first file\n" * 1000)),
+                             ("b.txt", io.BytesIO(b"second file\n"))], None)  # fmt: skip
+        db.session.commit()
+        result = source.test_cli_runner().invoke(args=["backup", "--output", str(archive)])
+        assert result.exit_code == 0, result.output
+        assert "2 documents" in result.output.splitlines()[-1]
+    assert files_under(Path(source.instance_path)) == {}  # they were read from the bucket
+
+    bucket = {**s3_config, "S3_BUCKET": s3_config["S3_BUCKET"] + "-new"}
+    bucket_client(bucket).create_bucket(Bucket=bucket["S3_BUCKET"])
+    target = make_app(
+        **bucket, INSTANCE_PATH=str(tmp_path / "restored" / "instance"), DATABASE_URL=target_url
+    )
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["restore", str(archive)])
+        assert result.exit_code == 0, result.output
+        doctor = target.test_cli_runner().invoke(args=["doctor"])
+        assert doctor.exit_code == 0, doctor.output
+        assert "Checked 2 documents: 0 missing, 0 corrupted" in doctor.output
+        db.session.remove()
+        db.engine.dispose()
+    assert objects_in(bucket) == objects_in(s3_config) and len(objects_in(bucket)) == 2
+    for key in objects_in(s3_config):
+        kept = bucket_client(s3_config).get_object(Bucket=s3_config["S3_BUCKET"], Key=key)
+        copied = bucket_client(bucket).get_object(Bucket=bucket["S3_BUCKET"], Key=key)
+        assert copied["Body"].read() == kept["Body"].read()
