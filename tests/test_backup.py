@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from tests import test_storage
@@ -271,3 +272,20 @@ def test_documents_in_a_bucket_are_backed_up_and_restored_through_the_store(
         kept = bucket_client(s3_config).get_object(Bucket=s3_config["S3_BUCKET"], Key=key)
         copied = bucket_client(bucket).get_object(Bucket=bucket["S3_BUCKET"], Key=key)
         assert copied["Body"].read() == kept["Body"].read()
+
+
+def test_an_instance_with_only_the_empty_tables_of_db_upgrade_takes_a_restore(
+    app, runner, target, world, tmp_path
+):
+    archive = tmp_path / "backup.tar.gz"
+    assert runner.invoke(args=["backup", "--output", str(archive)]).exit_code == 0
+    source = tables_of(app.config["SQLALCHEMY_DATABASE_URI"])
+    (tmp_path / "restored").mkdir()
+    with target.app_context():
+        upgrade()
+        result = target.test_cli_runner().invoke(args=["restore", str(archive)])
+        assert result.exit_code == 0, result.output
+        url = target.config["SQLALCHEMY_DATABASE_URI"]
+        db.session.remove()
+        db.engine.dispose()
+    assert tables_of(url) == source
