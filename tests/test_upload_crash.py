@@ -52,8 +52,9 @@ def live(
             db.session.add(user)
             agency = db.session.scalars(db.select(Agency).order_by(Agency.id)).first()
             record = create_request(RequestValues(title="Body cameras", agency=agency), user)
-            db.session.commit()
             reference = record.reference
+            db.session.commit()
+            db.session.remove()
             db.engine.dispose()
         server.start(TODAY)
         yield server, reference
