@@ -17,6 +17,7 @@ from tests import test_storage
 from tests.conftest import PASSWORD, admin_sql, csrf_token
 from tests.test_storage import bucket_client, objects_in
 from tracker.auth.models import Role
+from tracker.documents.models import Document
 from tracker.documents.services import store_files
 from tracker.extensions import db
 
@@ -289,3 +290,16 @@ def test_an_instance_with_only_the_empty_tables_of_db_upgrade_takes_a_restore(
         db.session.remove()
         db.engine.dispose()
     assert tables_of(url) == source
+
+
+def test_a_backup_names_a_document_whose_file_is_missing_and_exits_1(app, runner, world, tmp_path):
+    document = db.session.scalars(db.select(Document)).one()
+    Path(app.instance_path, "documents", *document.storage_key.split("/")).unlink()
+    archive = tmp_path / "backup.tar.gz"
+    result = runner.invoke(args=["backup", "--output", str(archive)])
+    assert result.exit_code == 1
+    assert f"missing from storage, not backed up: {document.storage_key}" in result.stderr
+    assert "1 document had no file in storage; run tracker doctor." in result.stderr
+    with tarfile.open(archive) as written:
+        names = written.getnames()
+    assert "manifest.json" in names and not any(n.startswith("documents/") for n in names)
