@@ -257,6 +257,10 @@ def load_phase(live: LiveTracker, seconds: float, today: date) -> Tally:
         Client(live.base_url, PEOPLE[n % len(PEOPLE)][0], tally, n, today) for n in range(CLIENTS)
     ]
     signed_in = [client for client in clients if client.sign_in()]
+    for client in signed_in:
+        # The server closes a connection idle for two seconds (keep-alive): one left
+        # open while the others sign in could be closed just as it is used again.
+        client.session.close()
     until = time.monotonic() + seconds
     threads = [threading.Thread(target=c.run, args=(until,)) for c in signed_in]
     for thread in threads:
