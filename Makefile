@@ -70,6 +70,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
