@@ -333,17 +333,29 @@ def stored_copy(document: Document) -> Iterator[Path]:
 
 
 def queue_pending_documents() -> int:
-    """Queue a job for every document still "reading text…"; a job already queued skips it."""
-    pending = list(
-        db.session.scalars(
-            select(Document.id).where(
-                Document.text_state == TextState.PENDING, Document.deleted_at.is_(None)
-            )
+    """Queue a job for each document still "reading text…" whose job is not in the queue.
+
+    A job in hand when a worker was stopped at once (or lost when the queue was down)
+    is in neither the queue nor the schedule of retries; this puts it back.
+    """
+    app_jobs = jobs()
+    job_class = app_jobs.read_document_text.task_class  # type: ignore[attr-defined]
+    waiting = {
+        task.args[0]
+        for task in [*app_jobs.huey.pending(), *app_jobs.huey.scheduled()]
+        if isinstance(task, job_class) and task.args
+    }
+    pending = db.session.scalars(
+        select(Document.id).where(
+            Document.text_state == TextState.PENDING, Document.deleted_at.is_(None)
         )
     )
+    queued = 0
     for document_id in pending:
-        jobs().read_document_text(document_id)
-    return len(pending)
+        if document_id not in waiting:
+            app_jobs.read_document_text(document_id)
+            queued += 1
+    return queued
 
 
 def forget_on_rollback(backend: Storage, key: str) -> None:
