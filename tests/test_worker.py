@@ -224,7 +224,7 @@ def test_an_upload_answers_at_once_and_the_worker_reads_its_text(client, desk, s
     for path in (f"/requests/{desk.reference}", f"/documents/{document.id}"):
         page = client.get(path).get_data(as_text=True)
         assert "Reading text…" in page
-        assert '<meta http-equiv="refresh" content="5">' in page
+        assert f'<meta http-equiv="refresh" content="5; url={path}">' in page
     assert "board-minutes" not in search_page(client, RARE_WORD)
 
     worker = start_worker()
