@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium harfbuzz-subset bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium harfbuzz-subset redis-server bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+# `tracker serve` starts `tracker worker` (the jobs) beside gunicorn and stops it with itself.
 run: $(VENV)/.installed
 	$(BIN)/tracker db upgrade
 	$(BIN)/tracker seed
@@ -37,6 +38,13 @@ chromium:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's Redis server, for the tests of the job queue on Redis (they start their own).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || [ -n "$$TRACKER_REDIS_SERVER" ] || { \
+	    echo "Installing Redis (Debian's redis-server) for the job queue tests..."; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
 # HarfBuzz's subsetter, which WeasyPrint uses to embed fonts; without it WeasyPrint
 # warns on import, and the tests treat warnings as errors.
 harfbuzz-subset:
@@ -56,10 +64,10 @@ typecheck: $(VENV)/.installed-test
 PYTEST = $(BIN)/pytest $(PYTEST_ARGS) --db $(1) || { status=$$?; \
   [ $$status -ne 5 ] || echo "pytest collected no tests on $(1)" >&2; exit $$status; }
 
-test-sqlite: $(VENV)/.installed-test harfbuzz-subset chromium
+test-sqlite: $(VENV)/.installed-test harfbuzz-subset chromium redis-server
 	$(call PYTEST,sqlite)
 
-test-postgresql: $(VENV)/.installed-test harfbuzz-subset postgres-binaries chromium
+test-postgresql: $(VENV)/.installed-test harfbuzz-subset postgres-binaries chromium redis-server
 	$(call PYTEST,postgresql)
 
 test: lint typecheck test-sqlite test-postgresql

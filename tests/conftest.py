@@ -61,6 +61,8 @@ def base_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key",
         # Light scrypt parameters keep the suite quick; production uses the defaults.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        # Jobs run where they are queued; tests/test_worker.py runs the real worker.
+        "TASKS_IMMEDIATE": True,
     }
 
 

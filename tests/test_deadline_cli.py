@@ -2,7 +2,7 @@
 
 import email
 import json
-from datetime import date
+from datetime import date, datetime
 from email.policy import default as default_policy
 
 import pytest
@@ -296,3 +296,35 @@ def test_the_plan_leaves_out_what_was_already_sent_today(app, team):
     by_email = {d.user.email: {r.reference for r in d.reminders} for d in plan.digests}
     assert by_email["sol@example.org"] == {requests["avis"].reference}
     assert len(by_email["ada@example.org"]) == 2
+
+
+# The daily job ----------------------------------------------------------------------
+
+
+def reminder_jobs(app, moment):
+    return [t.name for t in app.extensions["tracker.jobs"].huey.read_periodic(moment)]
+
+
+def test_the_worker_sends_the_reminders_at_seven_in_the_morning_in_los_angeles(app, smtp, team):
+    # Mar 16, 2026 is in daylight saving time: 07:00 in Los Angeles is 14:00 UTC.
+    assert reminder_jobs(app, datetime(2026, 3, 16, 14, 0)) == ["send_reminders"]
+    assert reminder_jobs(app, datetime(2026, 3, 16, 7, 0)) == []
+    # In winter it is 15:00 UTC.
+    assert reminder_jobs(app, datetime(2026, 12, 1, 15, 0)) == ["send_reminders"]
+
+    app.config["TODAY"] = TODAY
+    [job] = app.extensions["tracker.jobs"].huey.read_periodic(datetime(2026, 3, 16, 14, 0))
+    app.extensions["tracker.jobs"].huey.execute(job)
+    assert len(smtp.to("sam@example.org")) == 1
+    assert db.session.scalar(select(func.count()).select_from(ReminderLog)) > 0
+    # `tracker remind` from cron the same day sends nothing twice.
+    assert "Sent 0 emails" in app.test_cli_runner().invoke(args=["remind"]).stdout
+
+
+def test_the_time_of_the_reminders_is_a_setting(make_app):
+    weekdays = make_app(REMIND_CRON="30 6 * * 1-5")
+    assert reminder_jobs(weekdays, datetime(2026, 3, 16, 13, 30)) == ["send_reminders"]
+    assert reminder_jobs(weekdays, datetime(2026, 3, 15, 13, 30)) == []  # a Sunday
+    assert reminder_jobs(make_app(REMIND_CRON="off"), datetime(2026, 3, 16, 14, 0)) == []
+    with pytest.raises(ValueError, match="TRACKER_REMIND_CRON takes five fields"):
+        make_app(REMIND_CRON="7am")

@@ -39,6 +39,33 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found: list[int] = []
+    for task in tasks.iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def started_worker(server_pid: int) -> int:
+    """The pid of ``tracker worker`` among the server's children, once it is there."""
+    deadline = time.monotonic() + 30
+    while True:
+        for pid in children(server_pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except FileNotFoundError:
+                continue
+            if b"worker" in command and b"tracker" in b" ".join(command):
+                return pid
+        assert time.monotonic() < deadline, "tracker serve started no worker"
+        time.sleep(0.2)
+
+
 @pytest.mark.sqlite_only  # `make run` serves the embedded SQLite database
 def test_make_run_steps_serve_the_tracker_and_keep_its_data(instance_env, tmp_path):
     assert tracker(instance_env, "db", "upgrade").returncode == 0
@@ -52,9 +79,9 @@ def test_make_run_steps_serve_the_tracker_and_keep_its_data(instance_env, tmp_pa
 
     port = free_port()
     env = {**instance_env, "PORT": str(port)}
-    server = subprocess.Popen(
-        [TRACKER, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([TRACKER, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -70,10 +97,19 @@ def test_make_run_steps_serve_the_tracker_and_keep_its_data(instance_env, tmp_pa
         assert login.status == 200
         assert "gunicorn" in login.headers.get("Server", "")
         assert "Sign in" in login.read().decode()
+        # The jobs' worker runs beside gunicorn, as a child of `tracker serve`.
+        worker_pid = started_worker(server.pid)
+        deadline = time.monotonic() + 30
+        while f"Worker {worker_pid} started" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
     finally:
         server.send_signal(signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
+        server.wait(timeout=60)
+    output = log.read_text()
     assert "Booting worker" in output
+    # Stopping the server stops the jobs' worker too.
+    assert not Path(f"/proc/{worker_pid}").exists() or "Z" in process_state(worker_pid)
 
     # A second run migrates and seeds again without losing anything.
     assert tracker(instance_env, "db", "upgrade").returncode == 0

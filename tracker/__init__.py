@@ -56,9 +56,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         requests,
         search,
         security,
+        tasks,
         views,
     )
 
+    tasks.init_app(app)
     auth.init_app(app)
     security.init_security(app)
     errors.init_app(app)

@@ -1,6 +1,9 @@
 """The ``tracker`` command: serving, the database, seeding and accounts."""
 
+import logging
 import os
+import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -23,6 +26,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users)
     app.cli.add_command(serve)
+    app.cli.add_command(worker)
     app.cli.add_command(letters)
     app.cli.add_command(requests_cli)
     app.cli.add_command(search_command)
@@ -88,16 +92,72 @@ def list_users_command() -> None:
 
 
 @click.command()
+@click.option(
+    "--workers", type=int, default=lambda: int(os.environ.get("TRACKER_JOB_WORKERS", "2"))
+)
+@click.option(
+    "--worker-type", type=click.Choice(["thread", "process"]), default="thread", show_default=True
+)
+@with_appcontext
+def worker(workers: int, worker_type: str) -> None:
+    """Run the jobs: documents' text and OCR, and the daily reminders. Stop with SIGTERM."""
+    from tracker.tasks import run_consumer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        run_consumer(workers, worker_type)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """``tracker worker`` beside the web server, in a session of its own: the server stops it."""
+    return subprocess.Popen(  # noqa: S603  (this Python running this package)
+        [sys.executable, "-m", "tracker", "worker"], start_new_session=True
+    )
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM lets its jobs finish (30 s at most); after that it is killed."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@click.command()
 @click.option("--host", default=lambda: os.environ.get("TRACKER_HOST", "127.0.0.1"))
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 @click.option("--workers", type=int, default=lambda: int(os.environ.get("TRACKER_WORKERS", "2")))
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the tracker with gunicorn."""
+@click.option(
+    "--with-worker/--without-worker",
+    default=lambda: (
+        os.environ.get("TRACKER_SERVE_WORKER", "1").strip().lower()
+        not in ("0", "false", "no", "off")
+    ),
+    help="Start `tracker worker` too (the default), or leave the jobs to one run apart.",
+)
+def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
+    """Serve the tracker with gunicorn, and run its jobs beside it."""
     from gunicorn.app.base import BaseApplication
 
     from tracker import create_app
 
     create_app()  # fails here, once, on a bad configuration; and makes the secret key
+    job_worker: list[subprocess.Popen[bytes]] = []
+
+    # gunicorn's arbiter calls these; its forked web workers never do.
+    def when_ready(server: Any) -> None:
+        if with_worker:
+            job_worker.append(start_worker())
+
+    def on_exit(server: Any) -> None:
+        for process in job_worker:
+            stop_worker(process)
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -110,6 +170,8 @@ def serve(host: str, port: int, workers: int) -> None:
                 "timeout": 120,
                 # No control socket in the home folder: `tracker serve` is stopped by signal.
                 "control_socket_disable": True,
+                "when_ready": when_ready,
+                "on_exit": on_exit,
             }
             for key, value in options.items():
                 if key in self.cfg.settings:

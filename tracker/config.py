@@ -28,6 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024 * 1024,
     "MAX_UPLOAD_MB": 500,
     "STORAGE_BACKEND": "local",
+    # Jobs: a SQLite queue in the instance folder unless REDIS_URL is set.
+    "REDIS_URL": None,
+    "TASKS_IMMEDIATE": False,
+    "TEXT_RETRIES": 2,
+    "TEXT_RETRY_DELAY": 60,
+    "OCR_SECONDS": 600,
+    # minute hour day month weekday, on Los Angeles' clock; "off" for none.
+    "REMIND_CRON": "0 7 * * *",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 

@@ -349,6 +349,8 @@ def test_the_advocate_logs_a_partial_release_and_finds_a_word_inside_it(
     documents = page.get_by_role("table", name="Documents")
     expect(documents.locator("tbody tr")).to_have_count(2)
     expect(page.get_by_text("Partial release").first).to_be_visible()
+    # The worker reads the PDFs' text; the page reloads itself until it has.
+    expect(documents.get_by_text("Reading text…")).to_have_count(0, timeout=60_000)
 
     page.get_by_role("search").get_by_label("Search").fill(RARE_WORD)
     page.get_by_role("search").get_by_role("button", name="Go").click()

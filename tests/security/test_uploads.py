@@ -728,5 +728,10 @@ def test_an_upload_that_succeeds_is_whole_on_disk_and_recorded(desk):
     assert path.stat().st_size == document.size
     assert hashlib.sha256(path.read_bytes()).hexdigest() == document.sha256
     assert added_events(desk.record) == [
-        f"Added “kept.pdf” (PDF, {len(data):,} bytes). It has no text layer and needs OCR."
+        f"Added “kept.pdf” (PDF, {len(data):,} bytes). Its text is being read."
     ]
+    # The text is read by a job, which records what it found.
+    notes = db.session.scalars(
+        select(RequestEvent.note).where(RequestEvent.request_id == desk.record.id)
+    ).all()
+    assert "Read the text of “kept”: it has no text layer and needs OCR." in notes

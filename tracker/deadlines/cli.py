@@ -144,6 +144,19 @@ def remind_command(today: str | None) -> None:
     Each person gets one email, and nothing they were already told today.
     """
     day = parse_day(today, "--today")
+    try:
+        click.echo(send_reminders(day))
+    except ReminderError as error:
+        click.echo(f"Error: {error}", err=True)
+        raise click.exceptions.Exit(1) from None
+
+
+class ReminderError(Exception):
+    """The reminders could not go out: the mail server refused or could not be reached."""
+
+
+def send_reminders(day: date) -> str:
+    """Send the day's reminders and say what went out; the daily job and ``tracker remind``."""
     config = current_app.config
     server = str(config.get("MAIL_SERVER") or "localhost")
     port = int(config.get("MAIL_PORT") or 25)
@@ -166,10 +179,9 @@ def remind_command(today: str | None) -> None:
         except (OSError, smtplib.SMTPException) as error:
             db.session.rollback()
             detail = " ".join(str(error).split()) or type(error).__name__
-            click.echo(f"Error: could not send reminders via {server}:{port}: {detail}", err=True)
-            raise click.exceptions.Exit(1) from None
+            raise ReminderError(f"could not send reminders via {server}:{port}: {detail}") from None
     quiet = len(plan.quiet)
-    click.echo(
+    return (
         f"Sent {plural(len(plan.digests), 'email')} about "
         f"{plural(plan.request_count, 'request')}; "
         f"{quiet} {'person' if quiet == 1 else 'people'} had nothing new."

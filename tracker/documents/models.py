@@ -67,6 +67,14 @@ class Disposition(StrEnum):
     WITHHELD = "withheld"
 
 
+class TextState(StrEnum):
+    """Where reading a document's text stands: it is read by a job after the upload."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class AgencyResponse(Model):
     """One answer from the agency, as logged by the team."""
 
@@ -116,6 +124,11 @@ class Document(Model):
     page_count: Mapped[int | None]
     text: Mapped[str] = mapped_column(Text, default="")
     needs_ocr: Mapped[bool] = mapped_column(default=False)
+    text_state: Mapped[TextState] = mapped_column(
+        enum_column(TextState, 20), default=TextState.DONE
+    )
+    # Why the text could not be read, when the job gave up.
+    text_error: Mapped[str] = mapped_column(Text, default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,15 +3,24 @@
 An upload is staged to a temporary file (hashed on the way), checked by its
 content, then stored whole under a generated key; the row is added in the same
 transaction. If the transaction fails, the stored file is removed again.
+
+Small text, CSV, email and ZIP files are read at once. A PDF, or anything larger,
+is recorded as "reading text…" and read by a job (``tracker.tasks``) once the upload
+has committed: its text, page count and, for a scan, OCR. The job retries a bounded
+number of times, then flags the document with the reason.
 """
 
 import email
 import email.policy
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -24,15 +33,20 @@ from sqlalchemy.orm import Session
 
 from tracker.auth.models import User
 from tracker.documents.filetypes import Refused, detect, safe_filename
-from tracker.documents.models import AgencyResponse, Document, ResponseKind
-from tracker.documents.storage import LocalStorage, Staged, Storage, TooLarge, stage
+from tracker.documents.models import AgencyResponse, Document, ResponseKind, TextState
+from tracker.documents.storage import LocalStorage, Storage, TooLarge, stage
 from tracker.extensions import db
 from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import update_request, values_of
 from tracker.sqltypes import utcnow
+from tracker.tasks import jobs, queue_text_job
 
 TEXT_LIMIT = 5_000_000
 OCR_SECONDS = 600
+# What is read inside the upload request: these types, up to this size; the rest is a job.
+READ_AT_ONCE = {"text/plain", "text/csv", "message/rfc822", "application/zip"}
+READ_AT_ONCE_BYTES = 1024 * 1024
+HAS_TEXT = READ_AT_ONCE | {"application/pdf"}
 
 
 def storage() -> Storage:
@@ -59,26 +73,30 @@ class UploadResult:
     refused: list[tuple[str, str]]
 
 
-def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool]:
+class TextNotRead(Exception):
+    """Reading a document's text failed in a way worth another try; the message says why."""
+
+
+def extract_text(path: Path, media_type: str) -> tuple[str, int | None, bool]:
     """Text, page count, and whether it needs OCR."""
     if media_type == "application/pdf":
-        if not pdf_has_an_end(staged.path):
+        if not pdf_has_an_end(path):
             # Not a complete PDF: reading it would mean scanning every byte for nothing.
             return "", None, False
         try:
-            reader = PdfReader(staged.path)
+            reader = PdfReader(path)
             pages = [page.extract_text() or "" for page in reader.pages]
         except (PdfReadError, ValueError, KeyError, TypeError, OSError):
             return "", None, False
         text = "\f".join(pages)
         if not text.strip():
-            text = ocr_text(staged.path)
+            text = ocr_text(path, int(current_app.config.get("OCR_SECONDS", OCR_SECONDS)))
         return text[:TEXT_LIMIT], len(pages), not text.strip()
     if media_type in ("text/plain", "text/csv"):
-        with staged.path.open("rb") as handle:
+        with path.open("rb") as handle:
             return handle.read(TEXT_LIMIT).decode("utf-8", "replace"), None, False
     if media_type == "message/rfc822":
-        with staged.path.open("rb") as handle:
+        with path.open("rb") as handle:
             message = email.message_from_binary_file(handle, policy=email.policy.default)
         parts = [f"{k}: {message.get(k, '')}" for k in ("From", "To", "Subject", "Date")]
         for part in message.walk():
@@ -89,7 +107,7 @@ def extract_text(staged: Staged, media_type: str) -> tuple[str, int | None, bool
                     continue
         return "\n".join(parts)[:TEXT_LIMIT], None, False
     if media_type == "application/zip":
-        return zip_listing(staged.path), None, False
+        return zip_listing(path), None, False
     return "", None, False
 
 
@@ -106,23 +124,66 @@ def zip_listing(path: Path) -> str:
     return "\n".join(lines)
 
 
-def ocr_text(path: Path) -> str:
-    """The text OCRmyPDF reads from a scanned PDF, when it is installed; else nothing."""
+# The process groups of the OCR runs under way, stopped with the worker.
+_running_ocr: set[int] = set()
+_running_lock = threading.Lock()
+
+
+def ocr_text(path: Path, seconds: int = OCR_SECONDS) -> str:
+    """The text OCRmyPDF reads from a scanned PDF, when it is installed; else nothing.
+
+    OCRmyPDF starts processes of its own (Tesseract, Ghostscript): it runs in a new
+    session, and the whole process group is killed when it takes too long, fails or
+    is interrupted, so nothing it started is left running.
+    """
     program = shutil.which("ocrmypdf")
     if program is None:
         return ""
     with tempfile.TemporaryDirectory() as folder:
         sidecar = Path(folder) / "text.txt"
+        errors = Path(folder) / "errors.txt"
+        # stderr to a file, not a pipe: a straggler holding a pipe open cannot stall us.
+        with errors.open("wb") as error_file:
+            try:
+                process = subprocess.Popen(  # noqa: S603  (a fixed program on files we created)
+                    [program, "--quiet", "--skip-text", "--sidecar", str(sidecar), str(path),
+                     str(Path(folder) / "out.pdf")],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=error_file,
+                    start_new_session=True,
+                )  # fmt: skip
+            except OSError as error:
+                raise TextNotRead(f"OCRmyPDF could not be started: {error}.") from None
+        with _running_lock:
+            _running_ocr.add(process.pid)
         try:
-            subprocess.run(  # noqa: S603  (a fixed program on files we created)
-                [program, "--quiet", "--skip-text", "--sidecar", str(sidecar), str(path),
-                 str(Path(folder) / "out.pdf")],
-                check=True, capture_output=True, timeout=OCR_SECONDS,
-            )  # fmt: skip
-        except (subprocess.SubprocessError, OSError):
-            current_app.logger.warning("OCR failed for an upload; it stays flagged")
-            return ""
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            raise TextNotRead(f"OCR took longer than {seconds} seconds and was stopped.") from None
+        finally:
+            kill_process_group(process.pid)
+            process.wait()
+            with _running_lock:
+                _running_ocr.discard(process.pid)
+        if process.returncode != 0:
+            said = errors.read_text("utf-8", "replace").strip().splitlines()
+            detail = f": {said[-1][:300]}" if said else ""
+            raise TextNotRead(f"OCRmyPDF failed (exit status {process.returncode}){detail}.")
         return sidecar.read_text("utf-8", "replace") if sidecar.exists() else ""
+
+
+def kill_process_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_running_ocr() -> None:
+    """Stop every OCR run of this process, with whatever it started."""
+    with _running_lock:
+        groups = list(_running_ocr)
+    for group in groups:
+        kill_process_group(group)
 
 
 def pdf_has_an_end(path: Path) -> bool:
@@ -170,7 +231,12 @@ def store_files(
                     existing.response = response
                 result.linked.append(existing)
                 continue
-            text, pages, needs_ocr = extract_text(staged, kind.media_type)
+            at_once = kind.media_type in READ_AT_ONCE and staged.size <= READ_AT_ONCE_BYTES
+            if at_once:
+                text, pages, needs_ocr = extract_text(staged.path, kind.media_type)
+            else:
+                text, pages, needs_ocr = "", None, False
+            later = not at_once and kind.media_type in HAS_TEXT
             key = backend.put(staged)
             forget_on_rollback(backend, key)
             document = Document(
@@ -187,6 +253,7 @@ def store_files(
                 # A NUL past the sniffed head (or from a PDF's fonts): no database text takes it.
                 text=text.replace("\x00", ""),
                 needs_ocr=needs_ocr,
+                text_state=TextState.PENDING if later else TextState.DONE,
                 uploaded_by_id=actor.id if actor else None,
             )
             db.session.add(document)
@@ -194,14 +261,101 @@ def store_files(
             record_event(
                 request, actor, "document",
                 f"Added “{display}” ({kind.label}, {staged.size:,} bytes)."
-                + (" It has no text layer and needs OCR." if needs_ocr else ""),
+                + (" Its text is being read." if later else ""),
             )  # fmt: skip
         except Refused as error:
             result.refused.append((display, str(error)))
         finally:
             staged.discard()
     db.session.flush()
+    for document in result.stored:
+        if document.text_state is TextState.PENDING:
+            queue_text_job(document.id)
     return result
+
+
+def read_document_text(document_id: int, last_try: bool) -> None:
+    """The job: read a stored document's text, or on the last try flag why it could not be."""
+    document = db.session.get(Document, document_id)
+    if document is None or document.text_state is not TextState.PENDING:
+        return
+    request = db.session.get(RecordsRequest, document.request_id)
+    try:
+        with stored_copy(document) as path:
+            text, pages, needs_ocr = extract_text(path, document.media_type)
+    except Exception as error:
+        if not last_try:
+            raise
+        reason = (
+            str(error)
+            if isinstance(error, TextNotRead)
+            else f"Reading it failed unexpectedly ({type(error).__name__}: {error})."
+        )
+        document.text_state = TextState.FAILED
+        document.text_error = reason
+        if request is not None:
+            note = f"Could not read the text of “{document.title}”: {reason}"
+            record_event(request, None, "document", note)
+        db.session.flush()
+        return
+    # A NUL past the sniffed head (or from a PDF's fonts): no database text takes it.
+    document.text = text.replace("\x00", "")
+    document.page_count = pages
+    document.needs_ocr = needs_ocr
+    document.text_state = TextState.DONE
+    document.text_error = ""
+    if request is not None:
+        if needs_ocr:
+            outcome = "it has no text layer and needs OCR."
+        elif pages:
+            outcome = f"{pages} page{'s' if pages != 1 else ''}, ready to search."
+        else:
+            outcome = "ready to search."
+        record_event(request, None, "document", f"Read the text of “{document.title}”: {outcome}")
+    db.session.flush()
+
+
+@contextmanager
+def stored_copy(document: Document) -> Iterator[Path]:
+    """A path to the stored bytes: the file itself on local disk, else a temporary copy."""
+    backend = storage()
+    if isinstance(backend, LocalStorage):
+        yield backend.path(document.storage_key)
+        return
+    folder = staging_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    with backend.open(document.storage_key) as source:
+        staged = stage(source, folder, max(document.size, upload_limit()))
+    try:
+        yield staged.path
+    finally:
+        staged.discard()
+
+
+def queue_pending_documents() -> int:
+    """Queue a job for each document still "reading text…" whose job is not in the queue.
+
+    A job in hand when a worker was stopped at once (or lost when the queue was down)
+    is in neither the queue nor the schedule of retries; this puts it back.
+    """
+    app_jobs = jobs()
+    job_class = app_jobs.read_document_text.task_class  # type: ignore[attr-defined]
+    waiting = {
+        task.args[0]
+        for task in [*app_jobs.huey.pending(), *app_jobs.huey.scheduled()]
+        if isinstance(task, job_class) and task.args
+    }
+    pending = db.session.scalars(
+        select(Document.id).where(
+            Document.text_state == TextState.PENDING, Document.deleted_at.is_(None)
+        )
+    )
+    queued = 0
+    for document_id in pending:
+        if document_id not in waiting:
+            app_jobs.read_document_text(document_id)
+            queued += 1
+    return queued
 
 
 def forget_on_rollback(backend: Storage, key: str) -> None:

@@ -1,0 +1,194 @@
+"""Work done outside the web request: reading documents' text, and the daily reminders.
+
+Each app gets a huey instance made from its settings: the queue is a SQLite file in
+the instance folder (``instance/tasks.sqlite3``), or Redis when ``TRACKER_REDIS_URL``
+is set. ``tracker worker`` runs the consumer; ``tracker serve`` starts one beside
+gunicorn. A job runs in an app context of the worker's own app, made once per worker
+process, and commits what it did. In immediate mode (``TRACKER_TASKS_IMMEDIATE``, for
+the test-client suites) a job runs at once in the caller's context and session, and
+the caller commits.
+
+A document's job is queued only once the upload's transaction has committed, so the
+worker never looks for a row that is not there yet.
+"""
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import Task
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from tracker.extensions import db
+from tracker.sqltypes import LOCAL_ZONE
+
+log = logging.getLogger(__name__)
+
+QUEUED_TEXT_JOBS = "tracker.text_jobs"
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The app's queue and the jobs it runs, kept in ``app.extensions["tracker.jobs"]``."""
+
+    huey: Huey
+    read_document_text: Callable[[int], Any]
+
+
+def setting_on(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def make_huey(app: Flask) -> Huey:
+    immediate = setting_on(app.config.get("TASKS_IMMEDIATE", False))
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        return RedisHuey("tracker", url=str(redis_url), immediate=immediate)
+    path = app.config.get("TASKS_DATABASE") or Path(app.instance_path) / "tasks.sqlite3"
+    if not immediate:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("tracker", filename=str(path), immediate=immediate)
+
+
+@contextmanager
+def job_context(app: Flask) -> Iterator[None]:
+    """The caller's context in immediate mode; else a fresh one that commits or rolls back."""
+    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+        yield
+        return
+    with app.app_context():
+        try:
+            yield
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def reminder_schedule(app: Flask) -> Callable[[datetime], bool] | None:
+    """When the reminders go out: ``TRACKER_REMIND_CRON`` read on Los Angeles' clock."""
+    setting = str(app.config.get("REMIND_CRON") or "").strip()
+    if not setting or setting.lower() == "off":
+        return None
+    fields = setting.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"TRACKER_REMIND_CRON takes five fields (minute hour day month weekday), "
+            f"not {setting!r}"
+        )
+    try:
+        matches = crontab(*fields, strict=True)
+    except ValueError as error:
+        raise ValueError(f"TRACKER_REMIND_CRON {setting!r}: {error}") from None
+
+    def in_los_angeles(moment: datetime) -> bool:
+        # huey hands the scheduler naive UTC times.
+        local = moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).replace(tzinfo=None)
+        return bool(matches(local))
+
+    return in_los_angeles
+
+
+def init_app(app: Flask) -> None:
+    huey = make_huey(app)
+    retries = int(app.config.get("TEXT_RETRIES", 2))
+    retry_delay = int(app.config.get("TEXT_RETRY_DELAY", 60))
+
+    @huey.task(retries=retries, retry_delay=retry_delay, context=True, name="read_document_text")
+    def read_document_text(document_id: int, task: Task) -> None:
+        from tracker.documents.services import read_document_text as read
+
+        # huey counts down the retries left; the last try flags the document instead.
+        last_try = huey.immediate or not task.retries
+        with job_context(app):
+            read(document_id, last_try=last_try)
+
+    schedule = reminder_schedule(app)
+    if schedule is not None:
+
+        @huey.periodic_task(schedule, name="send_reminders")
+        def send_reminders() -> None:
+            from tracker.deadlines.cli import send_reminders as send
+            from tracker.letters.services import local_today
+
+            with job_context(app):
+                log.info("%s", send(local_today()))
+
+    @huey.on_startup()
+    def fresh_connections() -> None:
+        # A worker process forked from the consumer must not share its connections.
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    @huey.on_shutdown()
+    def stop_ocr() -> None:
+        from tracker.documents.services import kill_running_ocr
+
+        kill_running_ocr()
+
+    app.extensions["tracker.jobs"] = Jobs(huey=huey, read_document_text=read_document_text)
+
+
+def jobs() -> Jobs:
+    found: Jobs = current_app.extensions["tracker.jobs"]
+    return found
+
+
+def queue_text_job(document_id: int) -> None:
+    """Read a stored document's text: now in immediate mode, else once the upload commits."""
+    app_jobs = jobs()
+    if app_jobs.huey.immediate:
+        app_jobs.read_document_text(document_id)
+        return
+    db.session.info.setdefault(QUEUED_TEXT_JOBS, []).append(document_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_queued_jobs(session: Session) -> None:
+    queued = session.info.pop(QUEUED_TEXT_JOBS, None)
+    if not queued:
+        return
+    app_jobs = jobs()
+    for document_id in queued:
+        try:
+            app_jobs.read_document_text(document_id)
+        except Exception:
+            # The document stays "reading text…"; the next `tracker worker` start queues it.
+            log.exception("Could not queue reading document %s", document_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued_jobs(session: Session) -> None:
+    session.info.pop(QUEUED_TEXT_JOBS, None)
+
+
+def run_consumer(workers: int, worker_type: str) -> None:
+    """Run the consumer until a signal: SIGTERM lets the running jobs finish (30 s at most),
+    SIGINT stops them at once (a document left "reading text…" is read at the next start)."""
+    from tracker.documents.services import queue_pending_documents
+
+    app_jobs = jobs()
+    if app_jobs.huey.immediate:
+        raise RuntimeError("TRACKER_TASKS_IMMEDIATE is on: jobs run where they are queued")
+    # Left "reading text…" by a worker stopped in the middle, or by a queue that was down.
+    queue_pending_documents()
+    consumer = app_jobs.huey.create_consumer(
+        workers=workers,
+        worker_type=worker_type,
+        periodic=True,
+        max_delay=1.0,
+        graceful_signal="TERM",
+        shutdown_timeout=30,
+    )
+    log.info("Worker %s started: %s %s worker(s)", os.getpid(), workers, worker_type)
+    consumer.run()
