@@ -338,6 +338,7 @@ def world(app, make_user, make_agency, make_request):
             "documents.upload": {"reference": record.reference},
             "documents.download": on_document,
             "documents.view": on_document,
+            "documents.text_status": on_document,
             "documents.show": on_document,
             "documents.delete": on_document,
             "documents.download_zip": {"reference": record.reference},

@@ -7,6 +7,7 @@ database, with the queue in SQLite (the default) and in Redis (a throwaway
 
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -220,11 +221,18 @@ def test_an_upload_answers_at_once_and_the_worker_reads_its_text(client, desk, s
     assert document.text_state is TextState.PENDING
     assert document.text == ""
 
-    # Until the worker has read it, both pages say so and reload themselves.
+    # Until the worker has read it, both pages say so, with the address their script asks
+    # and a link to check again without it; neither reloads itself, losing what is typed.
+    status = f"/documents/{document.id}/text-status"
     for path in (f"/requests/{desk.reference}", f"/documents/{document.id}"):
         page = client.get(path).get_data(as_text=True)
-        assert "Reading text…" in page
-        assert f'<meta http-equiv="refresh" content="5; url={path}">' in page
+        assert re.search(
+            rf'<span class="flag" role="status" data-text-status="{status}">Reading text…'
+            rf'[^<]*<a href="{path}">Check again</a>',
+            page,
+        )
+        assert 'http-equiv="refresh"' not in page
+    assert client.get(status).get_json() == {"state": "pending", "message": "Reading text…"}
     assert "board-minutes" not in search_page(client, RARE_WORD)
 
     worker = start_worker()
@@ -234,9 +242,13 @@ def test_an_upload_answers_at_once_and_the_worker_reads_its_text(client, desk, s
     assert document.page_count == 1
 
     page = client.get(f"/documents/{document.id}").get_data(as_text=True)
-    assert "Reading text…" not in page and 'http-equiv="refresh"' not in page
+    assert "Reading text…" not in page and "data-text-status" not in page
+    assert client.get(status).get_json() == {
+        "state": "done",
+        "message": "text read, 1 page, ready to search",
+    }
     request_page = timeline(client, desk)
-    assert 'http-equiv="refresh"' not in request_page
+    assert "data-text-status" not in request_page
     assert "The tracker" in request_page
     assert "Read the text of “board-minutes”: 1 page, ready to search." in request_page
     results = search_page(client, RARE_WORD)
@@ -263,7 +275,10 @@ def test_a_failing_extraction_is_retried_then_flagged_with_its_reason(
     assert attempts.read_text().splitlines() == ["try"] * 3
     page = client.get(f"/documents/{document.id}").get_data(as_text=True)
     assert f"The text could not be read: {reason}" in page
-    assert 'http-equiv="refresh"' not in page
+    assert client.get(f"/documents/{document.id}/text-status").get_json() == {
+        "state": "failed",
+        "message": f"text not read: {reason}",
+    }
     request_page = timeline(client, desk)
     assert f"text not read: {reason}" in request_page
     assert f"Could not read the text of “scan”: {reason}" in request_page

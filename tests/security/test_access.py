@@ -78,6 +78,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("documents.upload", "POST"): EDITORS,
     ("documents.download", "GET"): ALL,
     ("documents.view", "GET"): ALL,
+    ("documents.text_status", "GET"): ALL,
     ("documents.show", "GET"): ALL,
     ("documents.show", "POST"): EDITORS,
     ("documents.delete", "POST"): MANAGERS,

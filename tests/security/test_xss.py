@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlalchemy import select
@@ -462,6 +462,8 @@ def feed_case(make_user, make_request):
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(title=ANY_TEXT, name=ANY_TEXT)
+# A backslash and N, which icalendar's own escaping takes for a line break.
+@example(title="\\N", name="a\\Nb\\\\n")
 def test_no_title_or_agency_name_adds_a_line_to_the_feed(app, feed_case, title, name):
     from tracker.deadlines.feed import feed_calendar
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.wrappers import Response as BaseResponse
@@ -119,14 +119,29 @@ def calendar_text(text: str) -> str:
     )
 
 
+class PlainText(vText):
+    """Text escaped as RFC 5545 3.3.11 says, and nothing more.
+
+    icalendar's own escaping first turns the two characters backslash-N into a line
+    break, so a title with them would gain a line in the feed. Here the backslash is
+    escaped first, and only real line breaks become ``\\n``.
+    """
+
+    def to_ical(self) -> bytes:
+        text = str(self)
+        for char, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\n", "\\n")):
+            text = text.replace(char, escaped)
+        return text.encode("utf-8")
+
+
 def all_day_event(uid: str, day: date, summary: str, description: str, url: str) -> Event:
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", utcnow())
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
-    event.add("summary", calendar_text(summary))
-    event.add("description", calendar_text(description))
+    event.add("summary", PlainText(calendar_text(summary)))
+    event.add("description", PlainText(calendar_text(description)))
     event.add("url", url)
     event.add("transp", "TRANSPARENT")
     return event

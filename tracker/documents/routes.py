@@ -29,7 +29,13 @@ from tracker.documents.forms import (
     ResponseForm,
     UploadForm,
 )
-from tracker.documents.models import AgencyResponse, Document, ResponseChannel, ResponseKind
+from tracker.documents.models import (
+    AgencyResponse,
+    Document,
+    ResponseChannel,
+    ResponseKind,
+    TextState,
+)
 from tracker.documents.services import (
     FileMissing,
     UploadResult,
@@ -172,6 +178,22 @@ def quote_name(name: str) -> str:
 @bp.get("/documents/<int:document_id>/download")
 def download(document_id: int) -> Response:
     return stream_document(get_document_or_404(document_id), inline=False)
+
+
+@bp.get("/documents/<int:document_id>/text-status")
+def text_status(document_id: int) -> dict[str, str]:
+    """Where reading the document's text stands, for the pages that wait on it."""
+    document = get_document_or_404(document_id)
+    if document.text_state == TextState.PENDING:
+        return {"state": "pending", "message": "Reading text…"}
+    if document.text_state == TextState.FAILED:
+        return {"state": "failed", "message": f"text not read: {document.text_error}"}
+    pages = f", {document.page_count} page{'s' if document.page_count != 1 else ''}"
+    return {
+        "state": "done",
+        "message": "needs OCR" if document.needs_ocr else
+        f"text read{pages if document.page_count else ''}, ready to search",
+    }  # fmt: skip
 
 
 @bp.get("/documents/<int:document_id>/view")
