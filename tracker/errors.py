@@ -11,6 +11,7 @@ MESSAGES = {
     403: ("Not allowed", "Your account's role does not allow this. Ask an admin if you need it."),
     404: ("Not found", "There is nothing at this address. It may have moved or never existed."),
     405: ("Not allowed", "This address does not accept that kind of request."),
+    408: ("Too slow", "What you sent arrived too slowly and was not read. Try again."),
     413: ("Too large", "What you sent is larger than the tracker accepts."),
     429: ("Slow down", "Too many attempts in a short time. Wait a few minutes and try again."),
     500: ("Something went wrong", "The tracker hit an error and changed nothing. Try again."),
