@@ -23,6 +23,8 @@ MB = 1024 * 1024
 PUBLIC_FORM_BYTES = 64 * 1024
 # Small files stay in memory while a form is read; larger ones go to a temporary file.
 SPOOL_BYTES = 512 * 1024
+# What a form parser asks of the body at a time.
+STEP = 64 * 1024
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,8 +139,11 @@ class DeadlineInput:
 
     The deadline is ``grace`` seconds after the request arrived plus the time its
     size (as announced, or as read so far when sent in chunks) takes at
-    ``min_rate`` bytes a second. Past it a read raises 408; a read blocked on a
-    client that sends nothing more is woken by shutting the socket for reading.
+    ``min_rate`` bytes a second; and no more than ``grace`` seconds plus the time
+    of one read (``STEP``) may pass without a read coming back, so a body that
+    stops arriving is dropped soon whatever size it announced. Past either a
+    read raises 408; a read blocked on a client that sends nothing more is woken
+    by shutting the socket for reading.
     """
 
     def __init__(
@@ -154,12 +159,13 @@ class DeadlineInput:
         self.length = length or 0
         self.grace = grace
         self.min_rate = min_rate
-        self.start = time.monotonic()
+        self.start = self.progress = time.monotonic()
         self.received = 0
         self.expired = False
 
     def deadline(self) -> float:
-        return self.start + self.grace + max(self.length, self.received) / self.min_rate
+        whole = self.start + self.grace + max(self.length, self.received) / self.min_rate
+        return min(whole, self.progress + self.grace + STEP / self.min_rate)
 
     def cut_off(self) -> None:
         self.expired = True
@@ -183,6 +189,7 @@ class DeadlineInput:
 
     def got(self, data: bytes) -> bytes:
         self.received += len(data)
+        self.progress = time.monotonic()
         if self.expired:
             raise self.too_slow()
         return data
