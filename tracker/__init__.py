@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings (tests pass theirs here)."""
     from tracker.config import configure
     from tracker.inputs import IdConverter, PathPart, TrackerRequest
+    from tracker.limits import BodyDeadline
 
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("TRACKER_INSTANCE_PATH")
     app = Flask(
@@ -35,6 +36,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["default"] = app.url_map.converters["string"] = PathPart
     app.request_class = TrackerRequest
+    app.wsgi_app = BodyDeadline(  # type: ignore[method-assign]
+        app.wsgi_app,
+        grace=float(app.config["BODY_TIMEOUT"]),
+        min_rate=float(app.config["BODY_MIN_RATE_KB"]) * 1024,
+    )
 
     db.init_app(app)
     migrate.init_app(

@@ -167,6 +167,8 @@ def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
                 "worker_class": "gthread",
                 "threads": 4,
                 "accesslog": "-",
+                # The worker's heartbeat: under gthread it does not bound how slowly a
+                # body may arrive. tracker.limits does (TRACKER_BODY_TIMEOUT), answering 408.
                 "timeout": 120,
                 # No control socket in the home folder: `tracker serve` is stopped by signal.
                 "control_socket_disable": True,

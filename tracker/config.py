@@ -24,9 +24,21 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
-    # A whole upload of many files; each file is held to MAX_UPLOAD_MB on its own.
-    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024 * 1024,
+    # The token is checked in tracker.security, after sign-in and role: a request
+    # turned away there is answered without its body being read.
+    "WTF_CSRF_CHECK_DEFAULT": False,
+    # Every form but an upload: 1 MB in all, its fields in memory at most 500 KB.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 500 * 1024,
+    "MAX_FORM_PARTS": 1000,
+    # Each uploaded file; a whole upload of several files is held to
+    # MAX_UPLOAD_REQUEST_MB (four times MAX_UPLOAD_MB when not set).
     "MAX_UPLOAD_MB": 500,
+    "MAX_UPLOAD_REQUEST_MB": None,
+    # A body must arrive within BODY_TIMEOUT seconds plus what its size takes at
+    # BODY_MIN_RATE_KB kilobytes a second.
+    "BODY_TIMEOUT": 10,
+    "BODY_MIN_RATE_KB": 20,
     "STORAGE_BACKEND": "local",
     # Jobs: a SQLite queue in the instance folder unless REDIS_URL is set.
     "REDIS_URL": None,

@@ -11,6 +11,7 @@ MESSAGES = {
     403: ("Not allowed", "Your account's role does not allow this. Ask an admin if you need it."),
     404: ("Not found", "There is nothing at this address. It may have moved or never existed."),
     405: ("Not allowed", "This address does not accept that kind of request."),
+    408: ("Too slow", "What you sent arrived too slowly and was not read. Try again."),
     410: (
         "File missing",
         "The file of this document is missing from storage; an admin can run tracker doctor.",

@@ -8,7 +8,7 @@ helpers turn it into "not given", "not found" or a message on the form instead.
 """
 
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 import wtforms
 from flask import Request
@@ -110,9 +110,23 @@ class TextWithoutNul(ImmutableMultiDict[str, Any]):
 
 
 class TrackerRequest(Request):
-    """No NUL reaches a view: no one types one, and PostgreSQL cannot store it."""
+    """No NUL reaches a view: no one types one, and PostgreSQL cannot store it.
+
+    A file in a form is written no further than one byte past the upload limit.
+    """
 
     parameter_storage_class = TextWithoutNul
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        from tracker.limits import file_stream
+
+        return file_stream()
 
 
 class PathPart(UnicodeConverter):

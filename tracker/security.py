@@ -5,10 +5,12 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from tracker.auth.models import Role
+from tracker.extensions import csrf
+from tracker.limits import PUBLIC_FORM_BYTES, upload_limits
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,7 +55,11 @@ SECURITY_HEADERS = {
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Refuse the view (403) to a signed-in user whose role is not listed."""
+    """Refuse the view (403) to a signed-in user whose role is not listed.
+
+    The roles are kept on the view, so that ``check_body`` refuses the request
+    before its body is read; the view checks again for itself.
+    """
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
@@ -62,6 +68,7 @@ def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
@@ -112,6 +119,34 @@ def init_security(app: Flask) -> None:
         ):
             return None
         return redirect(url_for("auth.password"))  # type: ignore[return-value]
+
+    @app.before_request
+    def check_body() -> None:
+        """Who may send a body, and how large, is settled before any of it is read.
+
+        Registered after the sign-in checks: a request they turn away, or one
+        whose role does not allow the view, is answered without reading its body.
+        Only then is the CSRF token read from the form (the check Flask-WTF would
+        otherwise make before every other ``before_request``).
+        """
+        view = current_app.view_functions.get(request.endpoint or "")
+        roles = getattr(view, "required_roles", None)
+        if roles is not None and (
+            not current_user.is_authenticated or current_user.role not in roles
+        ):
+            abort(403)
+        limits = upload_limits()
+        if limits is not None:
+            request.max_content_length = limits[1]
+        elif not current_user.is_authenticated:
+            request.max_content_length = min(
+                PUBLIC_FORM_BYTES, current_app.config["MAX_CONTENT_LENGTH"]
+            )
+        limit = request.max_content_length
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect(apply_exemptions=True)
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

@@ -73,7 +73,11 @@ FUZZ_SETTINGS = settings(
 )
 
 # Tables a refused sign-in changes on purpose: each attempt is counted to throttle guessing.
-EXPECTED_CHANGES = {"auth.login": {"login_attempts"}}
+EXPECTED_CHANGES = {
+    "auth.login": {"login_attempts"},
+    # A wrong current password counts as a failed sign-in, as on the sign-in page.
+    "auth.password": {"login_attempts"},
+}
 
 # Forms for people who are not signed in: an admin opening them is shown no form (the link
 # is left for its owner), so a visitor of their own posts them.

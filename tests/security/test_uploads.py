@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -524,7 +524,7 @@ def test_any_name_at_all_is_stored_under_a_key_and_offered_safely(desk, name):
     assert_offered_safely(desk.client.get(f"/documents/{document.id}/download"), shown)
 
 
-# Size: each file is held to TRACKER_MAX_UPLOAD_MB; a whole body to MAX_CONTENT_LENGTH.
+# Size: each file is held to TRACKER_MAX_UPLOAD_MB; a whole upload to MAX_UPLOAD_REQUEST_MB.
 
 
 @pytest.fixture
@@ -552,8 +552,31 @@ def test_a_file_over_the_cap_is_refused_with_a_message_and_nothing_is_kept(small
     assert len(added_events(small_desk.record)) == 1
 
 
+@pytest.mark.parametrize("path", ["/requests/{reference}/documents", "/requests/new"])
+def test_a_file_is_not_kept_past_the_cap_while_the_form_is_read(small_desk, path):
+    """One byte past the limit tells it is too large; the rest never reaches the disk.
+
+    A view that takes no files keeps nothing of one.
+    """
+    path = path.format(reference=small_desk.record.reference)
+    body = multipart({}, [("big.pdf", b"0" * (3 * MB), "application/pdf")])
+    with small_desk.app.test_request_context(
+        path,
+        method="POST",
+        input_stream=io.BytesIO(body),
+        content_length=len(body),
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+    ):
+        request.max_content_length = 10 * MB
+        stream = request.files["files"].stream
+        stream.seek(0, io.SEEK_END)
+        kept = stream.tell()
+        stream.close()
+    assert kept == (MB + 1 if path.endswith("documents") else 1)
+
+
 def test_a_body_over_the_request_limit_gets_a_clean_413_page(desk):
-    desk.app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    desk.app.config["MAX_UPLOAD_REQUEST_MB"] = 64 / 1024
     big = b"%PDF-1.4\n" + b"0" * 100_000
     body = multipart(form_fields(desk, "upload"), [("big.pdf", big, "application/pdf")])
     response = desk.client.post(
@@ -590,6 +613,7 @@ def private_tmp(tmp_path, monkeypatch) -> Path:
 # closes it (in memory, or an unlinked file): no name on disk, but Python warns.
 UNFINISHED_PART = [
     "ignore:Unclosed file <tempfile.SpooledTemporaryFile:ResourceWarning",
+    "ignore:Unclosed file <tracker.limits.CappedSpool:ResourceWarning",
     "ignore:unclosed file <_io.BufferedRandom:ResourceWarning",
 ]
 

@@ -46,6 +46,7 @@ from tracker.documents.services import (
 )
 from tracker.errors import render_error
 from tracker.extensions import db
+from tracker.limits import accepts_uploads
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.requests.services import can_edit, find_by_reference
 from tracker.security import roles_required
@@ -115,6 +116,7 @@ def choose_again(form: ResponseForm) -> None:
 
 
 @bp.route("/requests/<reference>/responses/new", methods=["GET", "POST"])
+@accepts_uploads()
 @roles_required(*EDITORS)
 def new_response(reference: str) -> BaseResponse | str:
     record = editable(reference)
@@ -141,6 +143,7 @@ def new_response(reference: str) -> BaseResponse | str:
 
 
 @bp.post("/requests/<reference>/documents")
+@accepts_uploads()
 @roles_required(*EDITORS)
 def upload(reference: str) -> BaseResponse:
     record = editable(reference)

@@ -27,6 +27,7 @@ from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.inputs import whole_number
 from tracker.letters.services import local_today
+from tracker.limits import accepts_uploads
 from tracker.requests import bp
 from tracker.requests.forms import NoteForm, RequestForm
 from tracker.requests.importing import (
@@ -368,6 +369,7 @@ class ImportForm(FlaskForm):
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@accepts_uploads(file_bytes=MAX_BYTES, request_bytes=MAX_BYTES + 1024 * 1024)
 @roles_required(Role.ADMIN, Role.STAFF, Role.ADVOCATE)
 def import_requests() -> str:
     form = ImportForm()
