@@ -38,6 +38,7 @@ NOT_LINKED = {
     "auth.login": "where the crawl signs in",
     "auth.accept_invitation": "an admin hands its address to the person invited",
     "auth.reset_password": "an admin hands its address to the person who forgot",
+    "documents.text_status": "asked by a page's script while a document's text is read",
 }
 ERROR_MARKS = ("Traceback", "[ERROR]", "Exception", "Working outside of")
 
