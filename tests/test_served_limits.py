@@ -54,7 +54,11 @@ class Server:
         assert self.live.process is not None
         master = self.live.process.pid
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        [worker] = children
+        # The master's children: its web worker, and the jobs' worker (`-m tracker worker`).
+        [worker] = [
+            pid for pid in children
+            if b"worker" not in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        ]  # fmt: skip
         status = Path(f"/proc/{worker}/status").read_text()
         [kilobytes] = re.findall(r"^VmRSS:\s+(\d+) kB", status, re.M)
         return int(kilobytes) * 1024
