@@ -40,11 +40,27 @@ PREFILLS = {
     "request.reference",
     "request.title",
     "request.records_sought",
+    "request.extension_notice_on",
+    "request.extension_claimed_on",
 }
 # What a letter body may contain; anything else is removed before it is shown or
 # printed, so no template can script a page or make the printer fetch a URL.
 BODY_TAGS = {"p", "br", "ol", "ul", "li", "strong", "em", "b", "i", "u", "blockquote"}
-RESERVED = {"agency", "requester", "request", "records", "letter_date"}
+RESERVED = {"agency", "requester", "request", "records", "letter_date", "deadline"}
+# Who a letter is addressed to at the agency: its records office, the office that
+# decides administrative appeals, or its head or counsel (a CPRA demand letter).
+ADDRESSEES = ("records", "appeal", "counsel")
+DEFAULT_ADDRESSEE = {"appeal": "appeal", "demand": "counsel"}
+# The request's dates the deadline engine counts from, which a letter's own date
+# fields may give (``[deadline]`` in the metadata: fact = "field name").
+DEADLINE_FACTS = ("sent_on", "received_on", "extension_notice_on", "extension_claimed_on")
+# A deadline is computed, never typed: a field that asks for one is refused.
+DEADLINE_WORDS = re.compile(r"\b(deadline|due)\b", re.IGNORECASE)
+# A date written into a template's text is an example that will print as a fact.
+TYPED_DATE = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)\s+\d{1,2},\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b"
+)
 # What a date field's ``not_before`` / ``not_after`` may name besides another date field.
 TODAY = "today"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -66,6 +82,8 @@ class FieldSpec:
     example: Any = None
     choices: tuple[str, ...] = ()
     prefill: str = ""
+    # A field required only when this checkbox field of the template is ticked.
+    required_if: str = ""
     # For dates: "today" or the name of another date field of the template.
     not_before: str = ""
     not_after: str = ""
@@ -119,6 +137,12 @@ class LetterTemplate:
     salutation: str = ""
     content_hash: str = ""
     source: str = ""
+    # Who at the agency the letter goes to (one of ADDRESSEES).
+    addressee: str = "records"
+    # The agencies (slugs) a letter written for them alone may go to; empty: any.
+    only_agencies: tuple[str, ...] = ()
+    # Engine facts the letter's own date fields give: {"sent_on": "original_date", ...}.
+    deadline_inputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind_label(self) -> str:
@@ -136,6 +160,15 @@ class LetterTemplate:
             for spec in self.fields
         }
 
+    def stored_values(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """A saved draft's values under this version of its template.
+
+        A field a later version dropped (a date the engine now computes) is left out:
+        the draft still opens and prints, and the saved values stay as they were.
+        """
+        names = {spec.name for spec in self.fields}
+        return self.typed_values({k: v for k, v in stored.items() if k in names})
+
     def typed_values(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(raw) - {spec.name for spec in self.fields}
         if unknown:
@@ -144,7 +177,18 @@ class LetterTemplate:
         missing = [s.label for s in self.fields if s.required and values[s.name] in (None, "")]
         if missing:
             raise LetterError(f"Required: {', '.join(missing)}")
+        needed = [
+            f"{s.label} (required when “{self.field(s.required_if).label}” is ticked)"
+            for s in self.fields
+            if s.required_if and values[s.required_if] and values[s.name] in (None, "")
+        ]
+        if needed:
+            raise LetterError(f"Required: {', '.join(needed)}")
         return values
+
+    def fits(self, agency_slug: str | None) -> bool:
+        """Whether the letter may go to this agency (a letter written for some only)."""
+        return not self.only_agencies or (agency_slug or "") in self.only_agencies
 
 
 @dataclass(frozen=True)
@@ -263,13 +307,26 @@ def parse_template(text: str, name: str, source: str) -> LetterTemplate:
     if len(set(names)) != len(names):
         raise LetterError("fields: a name is used twice")
     check_date_order(fields)
+    check_required_if(fields)
     known = {
         "slug", "version", "title", "summary", "kind", "laws", "subject", "records",
-        "fields", "suggested_agencies", "statutes", "salutation",
+        "fields", "suggested_agencies", "statutes", "salutation", "addressee",
+        "only_agencies", "deadline",
     }  # fmt: skip
     extra = set(meta) - known
     if extra:
         raise LetterError(f"metadata: unknown keys {', '.join(sorted(extra))}")
+    addressee = str(meta.get("addressee", DEFAULT_ADDRESSEE.get(kind, "records")))
+    if addressee not in ADDRESSEES:
+        raise LetterError(
+            f"metadata: addressee {addressee!r} is not one of {', '.join(ADDRESSEES)}"
+        )
+    only = tuple(str(s) for s in meta.get("only_agencies", []))
+    inputs = deadline_inputs(meta.get("deadline", {}), fields)
+    check_computed_dates(
+        fields,
+        {"subject": meta.get("subject", ""), "records": meta.get("records", ""), "body": body},
+    )
     template = LetterTemplate(
         slug=slug,
         version=need("version", int),
@@ -286,7 +343,12 @@ def parse_template(text: str, name: str, source: str) -> LetterTemplate:
         salutation=str(meta.get("salutation", "")),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         source=source,
+        addressee=addressee,
+        only_agencies=only,
+        deadline_inputs=inputs,
     )
+    if only and set(template.suggested_agencies) - set(only):
+        raise LetterError("metadata: suggested_agencies must be among only_agencies")
     if kind == "initial":
         # The description stored on the request must be the one the agency reads.
         if not template.records.strip():
@@ -301,6 +363,53 @@ def parse_template(text: str, name: str, source: str) -> LetterTemplate:
     # cannot render is reported now, not when an advocate opens it.
     render(template, template.example_values(), sample_context())
     return template
+
+
+def deadline_inputs(raw: Any, fields: tuple[FieldSpec, ...]) -> tuple[tuple[str, str], ...]:
+    """``[deadline]``: which of the letter's date fields give the engine its facts."""
+    if not isinstance(raw, dict):
+        raise LetterError('metadata: deadline is a table of fact = "field name"')
+    dates = {spec.name for spec in fields if spec.type == "date"}
+    for fact, name in raw.items():
+        if fact not in DEADLINE_FACTS:
+            raise LetterError(f"deadline: {fact!r} is not one of {', '.join(DEADLINE_FACTS)}")
+        if name not in dates:
+            raise LetterError(f"deadline: {fact} names no date field {name!r}")
+    return tuple((fact, str(raw[fact])) for fact in DEADLINE_FACTS if fact in raw)
+
+
+def check_computed_dates(fields: tuple[FieldSpec, ...], texts: Mapping[str, Any]) -> None:
+    """Deadlines come from the engine: a template may neither ask for one nor type a date."""
+    for spec in fields:
+        if spec.type == "date" and (
+            spec.prefill == "request.due_on" or DEADLINE_WORDS.search(f"{spec.name} {spec.label}")
+        ):
+            raise LetterError(
+                f"fields: {spec.name} asks for a deadline; the deadline engine computes it "
+                "from the request: print {{ deadline.first_due_on }}, "
+                "{{ deadline.lawful_latest_on }} or {{ deadline.due_on }} instead"
+            )
+    for where, text in texts.items():
+        found = TYPED_DATE.search(str(text))
+        if found:
+            raise LetterError(
+                f"{where}: the date “{found.group(0)}” is typed into the template; a date "
+                "comes from a field, the request or the deadline engine"
+            )
+
+
+def check_required_if(fields: tuple[FieldSpec, ...]) -> None:
+    """A field required when a box is ticked names a checkbox, and has an example for it."""
+    boxes = {spec.name: spec for spec in fields if spec.type == "checkbox"}
+    for spec in fields:
+        if not spec.required_if:
+            continue
+        if spec.required_if not in boxes:
+            raise LetterError(
+                f"fields: {spec.name} required_if names no checkbox field {spec.required_if!r}"
+            )
+        if boxes[spec.required_if].parse(boxes[spec.required_if].example) and spec.example is None:
+            raise LetterError(f"fields: {spec.name} is required when ticked and needs an example")
 
 
 def check_date_order(fields: tuple[FieldSpec, ...]) -> None:
@@ -330,7 +439,7 @@ def parse_field(raw: Any) -> FieldSpec:
     if kind not in FIELD_TYPES:
         raise LetterError(f"fields: {name} has unknown type {kind!r}")
     extra = set(raw) - {"name", "label", "type", "required", "help", "default", "example",
-                        "choices", "prefill", "not_before", "not_after"}  # fmt: skip
+                        "choices", "prefill", "not_before", "not_after", "required_if"}  # fmt: skip
     if extra:
         raise LetterError(f"fields: {name} has unknown keys {', '.join(sorted(extra))}")
     choices = tuple(str(c) for c in raw.get("choices", []))
@@ -355,6 +464,7 @@ def parse_field(raw: Any) -> FieldSpec:
         example=raw.get("example"),
         choices=choices,
         prefill=prefill,
+        required_if=str(raw.get("required_if", "")),
         **bounds,
     )
     if spec.required and spec.example is None and spec.type != "checkbox":
@@ -386,6 +496,8 @@ def sample_context() -> dict[str, Any]:
                 "records_office": "Discovery Section",
                 "jurisdiction": "City of Los Angeles",
                 "law": "ca-cpra",
+                "article": "the",
+                "in_sentence": "the Los Angeles Police Department",
             }
         ),
         "requester": Party(
@@ -408,10 +520,48 @@ def sample_context() -> dict[str, Any]:
                 "due_on": date(2026, 11, 12),
                 "agency_tracking_number": "P000001-110226",
                 "records_sought": "Example records.",
+                "extension_notice_on": None,
+                "extension_claimed_on": None,
+            }
+        ),
+        "deadline": deadline_party(
+            {
+                "received_on": date(2026, 11, 2),
+                "first_due_on": date(2026, 11, 12),
+                "lawful_latest_on": date(2026, 11, 26),
+                "due_on": date(2026, 11, 12),
             }
         ),
         "letter_date": date(2026, 11, 28),
     }
+
+
+# What a letter sees of the deadline engine's answer for its request (``deadline``):
+# every date computed, never typed.
+DEADLINE_KEYS: dict[str, Any] = {
+    "received_on": None,  # the day the count starts: receipt, else the day it was sent
+    "counted_from": "",  # "received" or "sent"
+    "first_due_on": None,  # the determination's deadline before any extension
+    "lawful_latest_on": None,  # the latest an extension may lawfully reach
+    "due_on": None,  # the deadline now: the first, or a valid extension's
+    "extension_notice_on": None,  # the agency's extension notice, if any
+    "extension_claimed_on": None,  # the date that notice claims
+    "notice_late": False,  # the notice came after the first deadline had passed
+    "claimed_past_lawful": False,  # the claimed date is later than the lawful latest
+    "days_past_lawful": 0,
+    "passed": False,  # the deadline now is before the letter's date
+    "response_days": 0,
+    "day_kind": "",  # "calendar" or "working"
+    "extension_days": 0,
+    "explanation": "",  # the engine's steps, in words
+}
+
+
+def deadline_party(values: Mapping[str, Any]) -> "Party":
+    unknown = set(values) - set(DEADLINE_KEYS)
+    if unknown:
+        raise LetterError(f"deadline has no {', '.join(sorted(unknown))}")
+    return Party({**DEADLINE_KEYS, **values})
 
 
 _cache: dict[tuple[Any, ...], Library] = {}

@@ -272,7 +272,7 @@ def edit_letter(reference: str, letter_id: int) -> BaseResponse | str:
     form = form_class(base, template)()
     if request.method == "GET":
         form.fill_sender(Sender(**letter.sender))
-        fill_values(form, template, template.typed_values(letter.field_values))
+        fill_values(form, template, template.stored_values(letter.field_values))
     return draft_form(form, template, record, letter)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tracker import PROJECT_ROOT
 from tracker.agencies.models import Agency
 from tracker.auth.models import User
+from tracker.deadlines.engine import Extension, Facts, compute
 from tracker.extensions import db
 from tracker.laws import all_laws
 from tracker.letters.document import LetterParts, Recipient, Sender, document_html
@@ -21,6 +22,7 @@ from tracker.letters.library import (
     Library,
     Party,
     RenderedLetter,
+    deadline_party,
     load_library,
     render,
 )
@@ -122,6 +124,8 @@ def agency_party(agency: Agency) -> Party:
             "records_office": agency.records_office,
             "jurisdiction": agency.jurisdiction,
             "law": agency.law,
+            "article": getattr(agency, "article", "the"),
+            "in_sentence": getattr(agency, "in_sentence", f"the {agency.name}"),
         }
     )
 
@@ -136,6 +140,8 @@ def request_party(request: RecordsRequest | None) -> Party:
         "due_on": None,
         "agency_tracking_number": "",
         "records_sought": "",
+        "extension_notice_on": None,
+        "extension_claimed_on": None,
     }
     if request is not None:
         original = original_letter(request)
@@ -148,17 +154,97 @@ def request_party(request: RecordsRequest | None) -> Party:
             agency_tracking_number=request.agency_tracking_number,
             records_sought=request.records_sought,
             due_on=request.due_on,
+            extension_notice_on=request.extension_notice_on,
+            extension_claimed_on=request.extension_claimed_on,
         )
     return Party(values)
 
 
+def letter_deadline(
+    template: LetterTemplate,
+    values: Mapping[str, Any],
+    agency: Agency,
+    request: RecordsRequest | None,
+    letter_date: date,
+) -> Party:
+    """The deadline engine's answer for the letter: the request's facts, with the dates
+    the letter itself gives (``[deadline]`` in its template) in their place."""
+    # The deadlines package imports the requests package, which imports this one.
+    from tracker.deadlines.services import calendar_for, facts_for
+
+    facts = facts_for(request) if request is not None else Facts(received_on=None)
+    given = {fact: values.get(name) for fact, name in template.deadline_inputs}
+    given = {fact: day for fact, day in given.items() if isinstance(day, date)}
+    notice = given.get("extension_notice_on") or (
+        facts.extension.notice_on if facts.extension else None
+    )
+    claimed = given.get("extension_claimed_on") or (
+        facts.extension.claimed_on if facts.extension else None
+    )
+    extension = (
+        Extension(
+            notice_on=notice,
+            claimed_on=claimed,
+            written=facts.extension.written if facts.extension else True,
+        )
+        if notice or claimed
+        else None
+    )
+    facts = Facts(
+        received_on=given.get("received_on") or facts.received_on,
+        sent_on=given.get("sent_on") or facts.sent_on,
+        extension=extension,
+        determination_on=facts.determination_on,
+        promised_on=facts.promised_on,
+    )
+    law = all_laws()[agency.law]
+    calendar = calendar_for(db.session, agency)
+    result = compute(law, calendar, facts)
+    if result.first_due_on is None:
+        return deadline_party({})
+    # The latest an extension could reach is worth saying even when none was claimed.
+    lawful = result.lawful_latest_on
+    if lawful is None and law.extension_days:
+        with_extension = Facts(
+            received_on=facts.received_on, sent_on=facts.sent_on, extension=Extension(None, None)
+        )
+        lawful = compute(law, calendar, with_extension).lawful_latest_on
+    notice_late = bool(notice and notice > result.first_due_on)
+    past = (claimed - lawful).days if claimed and lawful and claimed > lawful else 0
+    return deadline_party(
+        {
+            "received_on": result.received_on,
+            "counted_from": "received" if facts.received_on else "sent",
+            "first_due_on": result.first_due_on,
+            "lawful_latest_on": lawful,
+            "due_on": result.due_on,
+            "extension_notice_on": notice,
+            "extension_claimed_on": claimed,
+            "notice_late": notice_late,
+            "claimed_past_lawful": past > 0,
+            "days_past_lawful": past,
+            "passed": bool(result.due_on and result.due_on < letter_date),
+            "response_days": law.response_days,
+            "day_kind": law.day_kind,
+            "extension_days": law.extension_days,
+            "explanation": result.explanation,
+        }
+    )
+
+
 def template_context(
-    agency: Agency, sender: Sender, request: RecordsRequest | None, letter_date: date
+    agency: Agency,
+    sender: Sender,
+    request: RecordsRequest | None,
+    letter_date: date,
+    template: LetterTemplate,
+    values: Mapping[str, Any],
 ) -> dict[str, Any]:
     return {
         "agency": agency_party(agency),
         "requester": Party(sender.as_dict()),
         "request": request_party(request),
+        "deadline": letter_deadline(template, values, agency, request, letter_date),
         "letter_date": letter_date,
     }
 
@@ -200,7 +286,8 @@ def compose(
 
     It is marked as a draft unless it is being finalized.
     """
-    rendered = render(template, values, template_context(agency, sender, request, letter_date))
+    context = template_context(agency, sender, request, letter_date, template, values)
+    rendered = render(template, values, context)
     parts = LetterParts(
         reference=reference,
         subject=rendered.subject,
@@ -220,7 +307,7 @@ def letter_document(letter: Letter, request: RecordsRequest) -> str:
     if not letter.is_draft:
         return letter.document_html
     template = library().get(letter.template_slug)
-    values = template.typed_values(letter.field_values)
+    values = template.stored_values(letter.field_values)
     preview = compose(
         template,
         values,
@@ -266,7 +353,8 @@ def draft_requests(
         db.session.add(group)
     created = []
     for agency in agencies:
-        rendered = render(template, typed, template_context(agency, sender, None, local_today()))
+        context = template_context(agency, sender, None, local_today(), template, typed)
+        rendered = render(template, typed, context)
         request = create_request(
             RequestValues(
                 title=title,
@@ -335,9 +423,8 @@ def update_draft(
     letter.template_version = template.version
     letter.template_hash = template.content_hash
     if letter.kind == "initial":
-        rendered = render(
-            template, typed, template_context(request.agency, sender, request, local_today())
-        )
+        context = template_context(request.agency, sender, request, local_today(), template, typed)
+        rendered = render(template, typed, context)
         request.records_sought = rendered.records
         # Only the letter that starts a request teaches the drafter's own details:
         # a further letter is signed, by default, as the original one was.
@@ -353,7 +440,7 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
     template = library().get(letter.template_slug)
     preview = compose(
         template,
-        template.typed_values(letter.field_values),
+        template.stored_values(letter.field_values),
         request.agency,
         Sender(**letter.sender),
         request,
