@@ -198,7 +198,7 @@ def letter_deadline(
         promised_on=facts.promised_on,
     )
     law = all_laws()[agency.law]
-    calendar = calendar_for(db.session, agency)
+    calendar = calendar_for(db.session(), agency)
     result = compute(law, calendar, facts)
     if result.first_due_on is None:
         return deadline_party({})
