@@ -24,6 +24,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -149,6 +150,23 @@ class DateBound:
             )
 
 
+class RequiredWhenTicked:
+    """A field the letter needs only when one of its checkboxes is ticked."""
+
+    def __init__(self, box: str, label: str) -> None:
+        self.box = box
+        self.label = label
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        empty = field.data is None or (isinstance(field.data, str) and not field.data.strip())
+        if not empty:
+            return
+        field.errors = []
+        if form[PREFIX + self.box].data:
+            raise StopValidation(f"Needed when “{self.label}” is ticked.")
+        raise StopValidation()
+
+
 def date_bounds(spec: FieldSpec) -> list[Any]:
     checks: list[Any] = []
     if spec.not_before:
@@ -162,9 +180,12 @@ def date_bounds(spec: FieldSpec) -> list[Any]:
     return checks
 
 
-def template_field(spec: FieldSpec) -> Any:
+def template_field(spec: FieldSpec, template: LetterTemplate) -> Any:
     """The WTForms field for one template field."""
     checks: list[Any] = [InputRequired() if spec.required else Optional()]
+    if spec.required_if:
+        box = template.field(spec.required_if)
+        checks = [RequiredWhenTicked(box.name, box.label)]
     options: dict[str, Any] = {"description": spec.help}
     if spec.example not in (None, "") and spec.type in ("text", "textarea"):
         options["render_kw"] = {"placeholder": f"e.g. {spec.example}"}
@@ -189,7 +210,7 @@ def template_field(spec: FieldSpec) -> Any:
 
 def form_class(base: type[FlaskForm], template: LetterTemplate) -> type[FlaskForm]:
     """The base form with one field per template field, named f_<name>."""
-    attributes = {PREFIX + spec.name: template_field(spec) for spec in template.fields}
+    attributes = {PREFIX + spec.name: template_field(spec, template) for spec in template.fields}
     return type(f"{base.__name__}_{template.slug.replace('-', '_')}", (base,), attributes)
 
 
