@@ -222,7 +222,13 @@ def make_user(app: Flask) -> Callable[..., User]:
 def make_agency(app: Flask) -> Callable[..., Agency]:
     def factory(**fields: Any) -> Agency:
         number = next(_counter)
-        values = {"name": f"Test Agency {number}", "short_name": f"TA{number}", "law": "ca-cpra"}
+        # An agency a letter can be mailed to, unless a test says otherwise.
+        values = {
+            "name": f"Test Agency {number}",
+            "short_name": f"TA{number}",
+            "law": "ca-cpra",
+            "mailing_address": f"{number} Main Street\nLos Angeles, CA 90012",
+        }
         agency = Agency(**{**values, **fields})
         db.session.add(agency)
         db.session.commit()

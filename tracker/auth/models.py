@@ -34,10 +34,15 @@ ROLE_LABELS = {
 }
 
 
-def enum_column(enum: type[StrEnum], length: int = 30) -> Enum:
-    """A portable enum column stored as its string values, checked by the database."""
+def enum_column(enum: type[StrEnum], length: int = 30, name: str | None = None) -> Enum:
+    """A portable enum column stored as its string values, checked by the database.
+
+    A second column of the same enum in one table needs a name of its own, which names
+    its check constraint.
+    """
     return Enum(
         enum,
+        name=name or enum.__name__.lower(),
         native_enum=False,
         create_constraint=True,
         validate_strings=True,

@@ -13,6 +13,7 @@ from tracker.agencies.models import Agency
 from tracker.extensions import db
 from tracker.letters.document import Sender
 from tracker.letters.library import LetterError, LetterTemplate
+from tracker.letters.models import Channel
 from tracker.letters.pdf import letters_pdf
 from tracker.letters.services import compose, library, local_today
 from tracker.requests.models import Organization
@@ -126,6 +127,18 @@ def find_agency(name: str) -> Agency:
 @click.option("--signature", default="", help="The signature line.")
 @click.option("--reference", default="DRAFT", help="The reference printed on the letter.")
 @click.option("--date", "letter_date", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option(
+    "--records",
+    default="",
+    help="For a letter about a request (follow-up, reply, demand, appeal): the records it "
+    "asked for, as the request describes them.",
+)
+@click.option(
+    "--channel",
+    type=click.Choice([c.value for c in Channel]),
+    default=None,
+    help="How it will be sent; the address block shows it. Default: the agency's usual way.",
+)
 @with_appcontext
 def render_command(
     slug: str,
@@ -138,6 +151,8 @@ def render_command(
     signature: str,
     reference: str,
     letter_date: Any,
+    records: str,
+    channel: str | None,
 ) -> None:
     """Render a template for an agency; fields not set take their example values."""
     template = find_template(slug)
@@ -163,7 +178,17 @@ def render_command(
     day: date = letter_date.date() if letter_date else local_today()
     try:
         values = template.typed_values(raw)
-        preview = compose(template, values, agency, sender, None, day, reference)
+        preview = compose(
+            template,
+            values,
+            agency,
+            sender,
+            None,
+            day,
+            reference,
+            channel=Channel(channel) if channel else None,
+            records=records,
+        )
     except LetterError as error:
         fail(str(error))
     if as_html:

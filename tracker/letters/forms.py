@@ -65,6 +65,15 @@ class SenderFields(FlaskForm):
         ),
     )
 
+    def validate_requester_email(self, field: Field) -> None:
+        # The agency must be able to answer: one way at least, said at the first of them.
+        given = [field.data, self.requester_phone.data, self.requester_address.data]
+        if not any((value or "").strip() for value in given):
+            raise ValidationError(
+                "Give at least one way for the agency to reach you: an email, a phone "
+                "number or a mailing address."
+            )
+
     def sender(self, organization_name: str) -> Sender:
         return Sender(
             name=self.requester_name.data.strip(),
@@ -83,8 +92,32 @@ class SenderFields(FlaskForm):
         self.signature.data = sender.signature
 
 
+CHANNEL_CHOICES = [
+    SelectChoice(
+        "",
+        "The agency's usual way: by mail where it has an address, else by email, else its portal",
+    ),
+    *(SelectChoice(c.value, c.label) for c in Channel),
+]
+
+
+def channel_field() -> SelectField:
+    return SelectField(
+        "How it will be sent",
+        choices=CHANNEL_CHOICES,
+        validators=[Optional()],
+        description="The address block shows the way it goes; finalizing checks the agency "
+        "has the address, email, portal or fax it needs.",
+    )
+
+
+def chosen_channel(field: SelectField) -> Channel | None:
+    return Channel(field.data) if field.data else None
+
+
 class NewRequestsForm(SenderFields):
     title = StringField("Title", validators=[InputRequired(), Length(max=300)])
+    channel = channel_field()
     agencies = CheckboxListField(
         "Agencies",
         coerce=int,
@@ -97,6 +130,7 @@ class NewRequestsForm(SenderFields):
 
 
 class LetterDraftForm(SenderFields):
+    channel = channel_field()
     preview = SubmitField("Preview")
     save = SubmitField("Save draft")
 
@@ -123,6 +157,8 @@ class FinalizeForm(FlaskForm):
 
 
 class MarkSentForm(FlaskForm):
+    """When and how the letter went; the way chosen when drafting is offered first."""
+
     sent_on = DateField("Sent on", validators=[InputRequired(), NotAfterToday()])
     channel = SelectField(
         "How it was sent",

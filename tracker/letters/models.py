@@ -91,6 +91,12 @@ class Letter(Model):
     finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_on: Mapped[date | None] = mapped_column(Date)
     sent_via: Mapped[Channel | None] = mapped_column(enum_column(Channel, 20))
+    # How it is to go, chosen when drafting; none: the agency's usual way.
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel, 20, "letterchannel"))
+    # The printed letter kept among the request's documents when it was finalized,
+    # and the documents sent with it (an appeal encloses the determination).
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    enclosure_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

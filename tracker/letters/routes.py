@@ -20,6 +20,7 @@ from tracker.letters.forms import (
     LetterDraftForm,
     MarkSentForm,
     NewRequestsForm,
+    chosen_channel,
     fill_values,
     form_class,
     template_fields,
@@ -29,12 +30,17 @@ from tracker.letters.library import KINDS, LetterError, LetterTemplate
 from tracker.letters.models import Channel, Letter
 from tracker.letters.pdf import letters_pdf
 from tracker.letters.services import (
+    NotSendable,
     Preview,
+    addressee,
     compose,
     draft_letter,
     draft_requests,
     finalize,
+    finalize_problems,
+    letter_channel,
     letter_document,
+    letter_pdf_bytes,
     library,
     local_today,
     mark_sent,
@@ -123,10 +129,14 @@ def show_template(slug: str) -> str:
 
 
 def agency_choices(template: LetterTemplate) -> list[SelectChoice]:
-    """Agencies under the template's laws, the suggested ones first."""
-    agencies = db.session.scalars(
-        select(Agency).where(Agency.law.in_(template.laws)).order_by(Agency.name)
-    ).all()
+    """Agencies under the template's laws (and those it is written for), suggested first."""
+    agencies = [
+        agency
+        for agency in db.session.scalars(
+            select(Agency).where(Agency.law.in_(template.laws)).order_by(Agency.name)
+        )
+        if template.fits(agency.slug)
+    ]
     order = {slug: n for n, slug in enumerate(template.suggested_agencies)}
     agencies = sorted(agencies, key=lambda a: (order.get(a.slug or "", len(order)), a.name))
     return [
@@ -186,7 +196,7 @@ def new_requests(slug: str) -> BaseResponse | str:
             if form.save.data:
                 created = draft_requests(
                     template, values, agencies, sender, organization, form.title.data.strip(),
-                    current_user,
+                    current_user, chosen_channel(form.channel),
                 )  # fmt: skip
                 db.session.commit()
                 references = ", ".join(r.reference for r in created)
@@ -200,6 +210,7 @@ def new_requests(slug: str) -> BaseResponse | str:
                 None,
                 local_today(),
                 "(given when saved)",
+                channel=chosen_channel(form.channel),
             )
         except LetterError as error:
             db.session.rollback()
@@ -230,7 +241,7 @@ def further_templates(record: RecordsRequest) -> list[LetterTemplate]:
         (
             t
             for t in library().templates.values()
-            if t.kind != "initial" and record.agency.law in t.laws
+            if t.kind != "initial" and record.agency.law in t.laws and t.fits(record.agency.slug)
         ),
         key=lambda t: (list(KINDS).index(t.kind), t.title),
     )
@@ -247,7 +258,7 @@ def new_letter(reference: str) -> BaseResponse | str:
             "letters/choose.html", record=record, templates=further_templates(record)
         )
     template = get_template_or_404(slug)
-    if template.kind == "initial":
+    if template.kind == "initial" or not template.fits(record.agency.slug):
         abort(404)
     form = form_class(FurtherLetterForm, template)()
     if request.method == "GET":
@@ -272,6 +283,7 @@ def edit_letter(reference: str, letter_id: int) -> BaseResponse | str:
     form = form_class(base, template)()
     if request.method == "GET":
         form.fill_sender(Sender(**letter.sender))
+        form.channel.data = letter.channel.value if letter.channel else ""
         fill_values(form, template, template.stored_values(letter.field_values))
     return draft_form(form, template, record, letter)
 
@@ -289,10 +301,11 @@ def draft_form(
         values = values_from(form, template)
         try:
             if form.save.data:
+                channel = chosen_channel(form.channel)
                 if letter is None:
-                    letter = draft_letter(record, template, values, sender, current_user)
+                    letter = draft_letter(record, template, values, sender, current_user, channel)
                 else:
-                    update_draft(letter, record, values, sender, current_user)
+                    update_draft(letter, record, values, sender, current_user, channel)
                 db.session.commit()
                 flash("Saved the draft letter.", "success")
                 return redirect(
@@ -306,6 +319,7 @@ def draft_form(
                 record,
                 local_today(),
                 record.reference,
+                channel=chosen_channel(form.channel),
             )
         except LetterError as error:
             db.session.rollback()
@@ -319,6 +333,8 @@ def show_letter(reference: str, letter_id: int) -> str:
     letter = get_letter_or_404(record, letter_id)
     sent_form = MarkSentForm()
     sent_form.sent_on.data = local_today()
+    if letter.channel:
+        sent_form.channel.data = letter.channel.value
     return letter_page(record, letter, sent_form)
 
 
@@ -329,6 +345,11 @@ def letter_page(record: RecordsRequest, letter: Letter, sent_form: MarkSentForm)
         document = letter_document(letter, record)
     except LetterError as error:
         problem = str(error)
+    # What stands in the way of finalizing, shown before anyone presses the button.
+    blocking = finalize_problems(letter, record) if letter.is_draft and template else []
+    channel = letter.channel
+    if channel is None and template is not None:
+        channel = letter_channel(letter, addressee(template, record.agency))
     return render_template(
         "letters/letter.html",
         record=record,
@@ -339,6 +360,8 @@ def letter_page(record: RecordsRequest, letter: Letter, sent_form: MarkSentForm)
         editable=can_edit(current_user, record),
         finalize_form=FinalizeForm(),
         sent_form=sent_form,
+        blocking=blocking,
+        channel_label=channel.label.lower() if channel else "",
     )
 
 
@@ -351,6 +374,9 @@ def finalize_letter(reference: str, letter_id: int) -> BaseResponse:
     if FinalizeForm().validate_on_submit():
         try:
             finalize(letter, record, current_user, local_today())
+        except NotSendable:
+            db.session.rollback()
+            flash("The letter was not finalized: see what it still needs below.", "error")
         except LetterError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -391,13 +417,13 @@ def letter_pdf(reference: str, letter_id: int) -> Response:
     record = get_request_or_404(reference)
     letter = get_letter_or_404(record, letter_id)
     try:
-        document = letter_document(letter, record)
+        data = letter_pdf_bytes(letter, record)
     except LetterError:
         abort(404)
     suffix = "" if letter.kind == "initial" else f"-{letter.kind.replace('_', '-')}"
     if letter.is_draft:
         suffix += "-DRAFT"
-    return pdf_response(letters_pdf([document]), f"{record.reference}{suffix}.pdf")
+    return pdf_response(data, f"{record.reference}{suffix}.pdf")
 
 
 @bp.get("/letters/print")

@@ -1,5 +1,6 @@
 """Drafting, finalizing and sending letters. Operations flush; callers commit."""
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -7,15 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from pypdf import PdfWriter
 from sqlalchemy import select
 
 from tracker import PROJECT_ROOT
-from tracker.agencies.models import Agency
+from tracker.agencies.models import Agency, Contact
 from tracker.auth.models import User
-from tracker.deadlines.engine import Extension, Facts, compute
+from tracker.documents.filetypes import PDF
+from tracker.documents.models import AgencyResponse, Document
+from tracker.documents.services import DETERMINES, store_files, stored_copy
 from tracker.extensions import db
 from tracker.laws import all_laws
-from tracker.letters.document import LetterParts, Recipient, Sender, document_html
+from tracker.letters.document import (
+    LetterParts,
+    Recipient,
+    Sender,
+    document_html,
+    window_problems,
+)
 from tracker.letters.library import (
     LetterError,
     LetterTemplate,
@@ -27,6 +37,7 @@ from tracker.letters.library import (
     render,
 )
 from tracker.letters.models import Channel, Letter, LetterState, RequesterProfile, RequestGroup
+from tracker.letters.pdf import letters_pdf
 from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import (
     RequestValues,
@@ -170,6 +181,7 @@ def letter_deadline(
     """The deadline engine's answer for the letter: the request's facts, with the dates
     the letter itself gives (``[deadline]`` in its template) in their place."""
     # The deadlines package imports the requests package, which imports this one.
+    from tracker.deadlines.engine import Extension, Facts, compute
     from tracker.deadlines.services import calendar_for, facts_for
 
     facts = facts_for(request) if request is not None else Facts(received_on=None)
@@ -249,27 +261,118 @@ def template_context(
     }
 
 
-def salutation(template: LetterTemplate, agency: Agency) -> str:
+def addressee(template: LetterTemplate, agency: Agency) -> Contact:
+    """Who at the agency the letter goes to: its records office, the office that decides
+    appeals, or its head or counsel (a demand goes to the records office when no counsel
+    is on file; an appeal never does)."""
+    contact = agency.contact(template.addressee)
+    if template.addressee == "counsel" and contact.empty:
+        return agency.contact("records")
+    return contact
+
+
+# What each way of sending needs of the addressee.
+CHANNEL_NEEDS = {
+    Channel.MAIL: ("mailing_address", "a mailing address"),
+    Channel.IN_PERSON: ("mailing_address", "a street address"),
+    Channel.EMAIL: ("email", "an email address"),
+    Channel.PORTAL: ("portal_url", "an online portal"),
+    Channel.FAX: ("fax", "a fax number"),
+}
+
+
+def usual_channel(contact: Contact) -> Channel:
+    """How a letter to this office goes unless someone chooses: by mail where it has an
+    address, else by email, else through its portal, else by fax."""
+    for channel in (Channel.MAIL, Channel.EMAIL, Channel.PORTAL, Channel.FAX):
+        if getattr(contact, CHANNEL_NEEDS[channel][0]):
+            return channel
+    return Channel.MAIL
+
+
+def letter_channel(letter: Letter | None, contact: Contact) -> Channel:
+    return letter.channel if letter is not None and letter.channel else usual_channel(contact)
+
+
+def salutation(template: LetterTemplate, agency: Agency, contact: Contact | None = None) -> str:
+    """The addressee's own salutation, else the template's, else the law's."""
+    if contact is not None and contact.salutation:
+        return contact.salutation
     if template.salutation:
         return template.salutation
     law = all_laws().get(agency.law) or all_laws().get(template.laws[0])
     return law.salutation if law else "To whom it may concern:"
 
 
-def recipient(agency: Agency) -> Recipient:
+def recipient(
+    agency: Agency, contact: Contact | None = None, channel: Channel | None = None
+) -> Recipient:
+    contact = contact or agency.contact("records")
     return Recipient(
         name=agency.name,
-        records_office=agency.records_office,
-        address=agency.mailing_address,
-        email=agency.email,
-        portal_url=agency.portal_url,
+        records_office=contact.office,
+        address=contact.mailing_address,
+        email=contact.email,
+        portal_url=contact.portal_url,
+        fax=contact.fax,
+        channel=(channel or usual_channel(contact)).value,
     )
+
+
+ROLE_NAMES = {
+    "records": "records office",
+    "appeal": "appeals office",
+    "counsel": "head or counsel",
+}
+
+
+def sending_problems(
+    template: LetterTemplate, agency: Agency, channel: Channel, sender: Sender
+) -> list[str]:
+    """Why this letter cannot be finalized as it stands: each reason a plain sentence."""
+    problems = []
+    if not template.fits(agency.slug):
+        problems.append(
+            f"“{template.title}” is written for {', '.join(template.only_agencies)} only, "
+            f"not for {agency.name}."
+        )
+    contact = addressee(template, agency)
+    if template.addressee == "appeal" and contact.empty:
+        problems.append(
+            f"{agency.name} has no appeals office on file: an appeal must go to the office "
+            "that decides appeals, not to the records office. Add it on the agency's page."
+        )
+    else:
+        attribute, wanted = CHANNEL_NEEDS[channel]
+        if not getattr(contact, attribute):
+            problems.append(
+                f"{agency.name} has no {wanted[wanted.index(' ') + 1 :]} on file for its "
+                f"{ROLE_NAMES[contact.role]}, so the letter cannot go by "
+                f"{channel.label.lower()}. Add {wanted} on the agency's page, or choose "
+                "another way to send it."
+            )
+        elif channel in (Channel.MAIL, Channel.IN_PERSON):
+            problems.extend(window_problems(recipient(agency, contact, channel)))
+    if not (sender.email or sender.phone or sender.address_lines):
+        problems.append(
+            "The letter gives the agency no way to reach you: add your email, phone or "
+            "mailing address."
+        )
+    return problems
 
 
 @dataclass(frozen=True)
 class Preview:
     rendered: RenderedLetter
     html: str
+
+
+class NotSendable(LetterError):
+    """A letter that cannot be finalized as it stands, with every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
 
 
 def compose(
@@ -281,25 +384,70 @@ def compose(
     letter_date: date,
     reference: str,
     draft: bool = True,
+    channel: Channel | None = None,
+    records: str = "",
+    enclosures: Sequence[str] = (),
 ) -> Preview:
     """The letter exactly as it prints, from a template and typed values.
 
-    It is marked as a draft unless it is being finalized.
+    It is marked as a draft unless it is being finalized. A letter about a request
+    quotes the request's description of the records (``records`` gives it when there
+    is no stored request, from the command line).
     """
     context = template_context(agency, sender, request, letter_date, template, values)
+    if template.kind != "initial":
+        sought = request.records_sought.strip() if request is not None else records.strip()
+        if not sought:
+            raise LetterError(
+                "This letter quotes the request's description of the records sought, and "
+                "there is none: add it on the request's page."
+                if request is not None
+                else "This letter quotes the request's description of the records sought: "
+                "give it (on the command line, --records)."
+            )
+        context["request"] = Party({**context["request"].values, "records_sought": sought})
     rendered = render(template, values, context)
+    contact = addressee(template, agency)
     parts = LetterParts(
         reference=reference,
         subject=rendered.subject,
-        salutation=salutation(template, agency),
+        salutation=salutation(template, agency, contact),
         body_html=rendered.body_html,
         sender=sender,
-        recipient=recipient(agency),
+        recipient=recipient(agency, contact, channel or usual_channel(contact)),
         letter_date=letter_date,
         agency_tracking_number=request.agency_tracking_number if request else "",
         draft=draft,
+        enclosures=tuple(enclosures),
     )
     return Preview(rendered=rendered, html=document_html(parts))
+
+
+def enclosed_documents(letter: Letter, request: RecordsRequest) -> list[Document]:
+    """What goes with the letter: an appeal encloses the determination it appeals (the
+    PDFs of the latest determination logged); a final letter keeps what it enclosed."""
+    if not letter.is_draft:
+        kept = [db.session.get(Document, i) for i in letter.enclosure_ids or []]
+        return [d for d in kept if d is not None and d.deleted_at is None]
+    if letter.kind != "appeal":
+        return []
+    responses = db.session.scalars(
+        select(AgencyResponse)
+        .where(AgencyResponse.request_id == request.id, AgencyResponse.kind.in_(DETERMINES))
+        .order_by(AgencyResponse.received_on.desc(), AgencyResponse.id.desc())
+    )
+    for response in responses:
+        pdfs = [
+            d for d in response.documents if d.media_type == PDF.media_type and d.deleted_at is None
+        ]
+        if pdfs:
+            return pdfs
+    return []
+
+
+def enclosure_line(document: Document) -> str:
+    pages = f", {document.page_count} page{'s' if document.page_count != 1 else ''}"
+    return f"{document.title}{pages if document.page_count else ''}"
 
 
 def letter_document(letter: Letter, request: RecordsRequest) -> str:
@@ -308,6 +456,7 @@ def letter_document(letter: Letter, request: RecordsRequest) -> str:
         return letter.document_html
     template = library().get(letter.template_slug)
     values = template.stored_values(letter.field_values)
+    contact = addressee(template, request.agency)
     preview = compose(
         template,
         values,
@@ -317,8 +466,39 @@ def letter_document(letter: Letter, request: RecordsRequest) -> str:
         local_today(),
         request.reference,
         draft=True,
+        channel=letter_channel(letter, contact),
+        enclosures=[enclosure_line(d) for d in enclosed_documents(letter, request)],
     )
     return preview.html
+
+
+def letter_pdf_bytes(letter: Letter, request: RecordsRequest) -> bytes:
+    """The letter's PDF, with the documents it encloses after it."""
+    data = letters_pdf([letter_document(letter, request)])
+    enclosures = enclosed_documents(letter, request)
+    if not enclosures:
+        return data
+    writer = PdfWriter(clone_from=io.BytesIO(data))
+    for document in enclosures:
+        with stored_copy(document) as path:
+            writer.append(str(path))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def finalize_problems(letter: Letter, request: RecordsRequest) -> list[str]:
+    template = library().get(letter.template_slug)
+    contact = addressee(template, request.agency)
+    problems = sending_problems(
+        template, request.agency, letter_channel(letter, contact), Sender(**letter.sender)
+    )
+    if letter.kind != "initial" and not request.records_sought.strip():
+        problems.append(
+            "The request has no description of the records sought, which this letter "
+            "quotes: add it on the request's page."
+        )
+    return problems
 
 
 # Drafting --------------------------------------------------------------------
@@ -340,12 +520,16 @@ def draft_requests(
     organization: Organization | None,
     title: str,
     actor: User,
+    channel: Channel | None = None,
 ) -> list[RecordsRequest]:
     """One request per agency, each with its own reference and draft letter, grouped."""
     if template.kind != "initial":
         raise LetterError("Only an initial request letter starts new requests.")
     if not agencies:
         raise LetterError("Choose at least one agency.")
+    unfit = [agency.name for agency in agencies if not template.fits(agency.slug)]
+    if unfit:
+        raise LetterError(f"“{template.title}” is not written for {', '.join(unfit)}.")
     typed = template.typed_values(values)
     group = None
     if len(agencies) > 1:
@@ -366,7 +550,7 @@ def draft_requests(
             actor,
         )
         request.group = group
-        request.letters.append(new_letter(template, typed, sender, actor))
+        request.letters.append(new_letter(template, typed, sender, actor, channel))
         add_event(request, actor, "letter", f"Drafted the letter from “{template.title}”.")
         created.append(request)
     remember_sender(actor, organization, sender)
@@ -375,9 +559,14 @@ def draft_requests(
 
 
 def new_letter(
-    template: LetterTemplate, typed: Mapping[str, Any], sender: Sender, actor: User
+    template: LetterTemplate,
+    typed: Mapping[str, Any],
+    sender: Sender,
+    actor: User,
+    channel: Channel | None = None,
 ) -> Letter:
     return Letter(
+        channel=channel,
         kind=template.kind,
         template_slug=template.slug,
         template_version=template.version,
@@ -394,10 +583,13 @@ def draft_letter(
     values: Mapping[str, Any],
     sender: Sender,
     actor: User,
+    channel: Channel | None = None,
 ) -> Letter:
     """A further letter on an existing request: a follow-up, a response, a demand, an appeal."""
+    if not template.fits(request.agency.slug):
+        raise LetterError(f"“{template.title}” is not written for {request.agency.name}.")
     typed = template.typed_values(values)
-    letter = new_letter(template, typed, sender, actor)
+    letter = new_letter(template, typed, sender, actor, channel)
     request.letters.append(letter)
     add_event(request, actor, "letter", f"Drafted a letter from “{template.title}”.")
     db.session.flush()
@@ -410,14 +602,16 @@ def update_draft(
     values: Mapping[str, Any],
     sender: Sender,
     actor: User,
+    channel: Channel | None = None,
 ) -> None:
     if not letter.is_draft:
         raise LetterError("This letter is final; it can no longer be edited.")
     template = library().get(letter.template_slug)
     typed = template.typed_values(values)
     stored = stored_values(template, typed)
-    if stored == letter.field_values and sender.as_dict() == letter.sender:
+    if (stored, sender.as_dict(), channel) == (letter.field_values, letter.sender, letter.channel):
         return
+    letter.channel = channel
     letter.field_values = stored
     letter.sender = sender.as_dict()
     letter.template_version = template.version
@@ -434,10 +628,17 @@ def update_draft(
 
 
 def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) -> None:
-    """Freeze the letter as it prints today; it is then ready to send."""
+    """Freeze the letter as it prints today, keep its PDF among the request's documents;
+    it is then ready to send. A letter the agency could not receive is refused."""
     if not letter.is_draft:
         raise LetterError("This letter is already final.")
+    problems = finalize_problems(letter, request)
+    if problems:
+        raise NotSendable(problems)
     template = library().get(letter.template_slug)
+    contact = addressee(template, request.agency)
+    channel = letter_channel(letter, contact)
+    enclosures = enclosed_documents(letter, request)
     preview = compose(
         template,
         template.stored_values(letter.field_values),
@@ -447,10 +648,14 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
         today,
         request.reference,
         draft=False,
+        channel=channel,
+        enclosures=[enclosure_line(d) for d in enclosures],
     )
     letter.document_html = preview.html
     letter.subject = preview.rendered.subject
     letter.letter_date = today
+    letter.channel = channel
+    letter.enclosure_ids = [d.id for d in enclosures]
     letter.template_version = template.version
     letter.template_hash = template.content_hash
     letter.state = LetterState.FINAL
@@ -460,9 +665,17 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
         request,
         actor,
         "letter",
-        f"Finalized the letter (template {template.slug}, version {template.version}); "
-        "it is ready to send.",
+        f"Finalized the letter (template {template.slug}, version {template.version}), "
+        f"to go by {channel.label.lower()}; it is ready to send.",
     )
+    # The letter as sent is always on file: kept, hashed and searchable like any document.
+    name = f"{request.reference}-{letter.kind.replace('_', '-')}-{today.isoformat()}.pdf"
+    stored = store_files(request, [(name, io.BytesIO(letter_pdf_bytes(letter, request)))], actor)
+    if stored.refused:
+        raise LetterError(f"The letter's PDF could not be kept: {stored.refused[0][1]}")
+    kept = (stored.stored or stored.linked)[0]
+    kept.title = f"Letter: {preview.rendered.subject}"[:300]
+    letter.document_id = kept.id
     db.session.flush()
 
 
