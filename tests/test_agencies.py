@@ -1,9 +1,10 @@
 """The agency directory: list, search, view, add and edit, with clear errors."""
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import post_form
-from tracker.agencies.models import Agency
+from tracker.agencies.models import ROLES, Agency
 from tracker.auth.models import Role
 from tracker.extensions import db
 
@@ -106,3 +107,148 @@ def test_search_text_is_taken_literally(client, auth, make_user, make_agency):
 def test_an_unknown_agency_is_a_404(client, auth, make_user):
     auth.login(make_user(Role.VIEWER))
     assert client.get("/agencies/999999").status_code == 404
+
+
+def test_an_agency_gives_each_kind_of_letter_its_own_addressee(make_agency):
+    agency = make_agency(
+        name="Immigration Office",
+        records_office="FOIA Office",
+        mailing_address="1 Main St\nTown, ST 00001",
+        email="foia@example.gov",
+        portal_url="https://foia.example.gov/",
+        fax="(202) 555-0100",
+        salutation="Dear FOIA Officer:",
+        appeal_office="Appeals Officer",
+        appeal_address="2 Main St\nTown, ST 00001",
+        appeal_email="appeals@example.gov",
+        appeal_portal_url="https://appeals.example.gov/",
+        appeal_salutation="Dear Appeals Officer:",
+        counsel_office="General Counsel",
+        counsel_email="counsel@example.gov",
+    )
+    records = agency.contact("records")
+    assert (records.office, records.fax, records.salutation) == (
+        "FOIA Office",
+        "(202) 555-0100",
+        "Dear FOIA Officer:",
+    )
+    appeal = agency.contact("appeal")
+    assert appeal.role == "appeal"
+    assert (appeal.office, appeal.mailing_address, appeal.email, appeal.portal_url) == (
+        "Appeals Officer",
+        "2 Main St\nTown, ST 00001",
+        "appeals@example.gov",
+        "https://appeals.example.gov/",
+    )
+    assert (appeal.fax, appeal.salutation) == ("", "Dear Appeals Officer:")
+    counsel = agency.contact("counsel")
+    assert (counsel.office, counsel.email, counsel.portal_url, counsel.salutation) == (
+        "General Counsel",
+        "counsel@example.gov",
+        "",
+        "",
+    )
+    assert not counsel.empty
+    assert [agency.contact(role).role for role in ROLES] == ["records", "appeal", "counsel"]
+    with pytest.raises(ValueError):
+        agency.contact("mayor")
+
+
+def test_a_contact_with_only_an_office_name_cannot_be_reached(make_agency):
+    agency = make_agency(counsel_office="County Counsel", phone="311")
+    assert agency.contact("counsel").empty
+    assert agency.contact("records").empty
+    assert not make_agency(fax="(213) 555-0100").contact("records").empty
+
+
+def test_the_article_goes_before_the_name_in_a_sentence(make_agency):
+    assert make_agency(name="Los Angeles Police Department", article="the").in_sentence == (
+        "the Los Angeles Police Department"
+    )
+    assert make_agency(name="Los Angeles World Airports").in_sentence == (
+        "Los Angeles World Airports"
+    )
+
+
+def addressees(**overrides: str) -> dict[str, str]:
+    values = dict(
+        name="Shipped Agency",
+        article="the",
+        fax="(818) 555-0101",
+        salutation="Dear Records Bureau:",
+        appeal_office="Appeals Unit",
+        appeal_address="1 Appeal Way\r\nGlendale, CA 91206",
+        appeal_email="Appeals@Example.org",
+        appeal_portal_url="https://appeals.example.org/",
+        appeal_salutation="Dear Appeals Officer:",
+        counsel_office="City Attorney",
+        counsel_address="613 E. Broadway, Room 220\r\nGlendale, CA 91206",
+        counsel_email="counsel@example.org",
+        counsel_salutation="Dear City Attorney:",
+    )
+    return agency_form(**{**values, **overrides})
+
+
+def test_staff_edit_the_appeal_and_counsel_addressees_and_see_them(
+    client, auth, make_user, make_agency
+):
+    agency = make_agency(slug="shipped-one", name="Shipped Agency")
+    auth.login(make_user(Role.STAFF))
+    form = client.get(f"/agencies/{agency.id}/edit").get_data(as_text=True)
+    for field in ("article", "fax", "appeal_office", "appeal_portal_url", "counsel_email"):
+        assert f'name="{field}"' in form
+    response = post_form(client, f"/agencies/{agency.id}/edit", addressees())
+    assert response.status_code == 302
+    db.session.refresh(agency)
+    assert agency.locally_modified
+    assert agency.article == "the"
+    assert agency.fax == "(818) 555-0101"
+    assert agency.appeal_address == "1 Appeal Way\nGlendale, CA 91206"
+    assert agency.appeal_email == "appeals@example.org"
+    assert agency.counsel_salutation == "Dear City Attorney:"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Appeals Unit<br>1 Appeal Way<br>Glendale, CA 91206" in page
+    assert 'href="https://appeals.example.org/"' in page
+    assert "City Attorney<br>613 E. Broadway, Room 220<br>Glendale, CA 91206" in page
+    assert 'href="mailto:counsel@example.org"' in page
+    assert "“a request to the Shipped Agency”" in page
+
+
+def test_bad_addressees_are_refused_at_the_field_and_what_was_typed_is_kept(
+    client, auth, make_user, make_agency
+):
+    agency = make_agency(slug="shipped-one", name="Shipped Agency")
+    auth.login(make_user(Role.STAFF))
+    long_line = "1234 A Street That Goes On And On Past The Edge Of The Window, Suite 9"
+    response = post_form(
+        client,
+        f"/agencies/{agency.id}/edit",
+        addressees(
+            article="an",
+            appeal_email="appeals at example",
+            counsel_email="not-an-email",
+            appeal_portal_url="javascript:alert(1)",
+            appeal_address="Line 1\r\nLine 2\r\nLine 3\r\nLine 4\r\nLine 5",
+            counsel_address=f"{long_line}\r\nGlendale, CA 91206",
+        ),
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for field in (
+        "article",
+        "appeal_email",
+        "counsel_email",
+        "appeal_portal_url",
+        "appeal_address",
+        "counsel_address",
+    ):
+        assert f'id="{field}-error"' in page, field
+    assert "Use at most 4 lines; this address has 5." in page
+    assert f"Line 1 has {len(long_line)} characters; keep each line to 60." in page
+    assert 'value="appeals at example"' in page
+    assert 'value="javascript:alert(1)"' in page
+    assert long_line in page
+    assert "Appeals Unit" in page
+    db.session.refresh(agency)
+    assert agency.appeal_office == ""
+    assert not agency.locally_modified

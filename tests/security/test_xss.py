@@ -44,7 +44,12 @@ SHORT_PAYLOAD = '"><svg onload=alert(1)>'
 TITLE = f"Title {PAYLOAD}"
 AGENCY = f"Agency {PAYLOAD}"
 SHORT = f"S{SHORT_PAYLOAD}"
-ADDRESS = f"Address {PAYLOAD}"
+# An address must fit an envelope window (lines of at most 60 characters): the payload is
+# split over two lines, which together carry all of it.
+ADDRESS_LINES = ("Address </textarea><script>alert(1)</script>", PAYLOAD.split("</script>", 1)[1])
+ADDRESS = "\n".join(ADDRESS_LINES)
+APPEAL = f"Appeal {PAYLOAD}"
+COUNSEL = f"Counsel {PAYLOAD}"
 TRACKING = f"Tracking {SHORT_PAYLOAD}"
 FIELD = f"Field {PAYLOAD}"
 DETAILS = f"Details {PAYLOAD}"
@@ -157,7 +162,17 @@ def stage(app, client, auth, make_user):
     response = post_form(
         client,
         "/agencies/new",
-        {"name": AGENCY, "short_name": SHORT, "law": "ca-cpra", "mailing_address": ADDRESS},
+        {
+            "name": AGENCY,
+            "short_name": SHORT,
+            "law": "ca-cpra",
+            "mailing_address": ADDRESS,
+            "appeal_office": APPEAL,
+            "appeal_address": ADDRESS,
+            "appeal_salutation": APPEAL,
+            "counsel_office": COUNSEL,
+            "counsel_address": ADDRESS,
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     agency = db.session.scalar(select(Agency).where(Agency.name == AGENCY))
@@ -243,13 +258,13 @@ def pages(stage: dict[str, Any]) -> dict[str, list[str]]:
         base: [TITLE, AGENCY, SHORT, TRACKING, FIELD, FILE, NOTE, SUMMARY, PERSON],
         f"{base}/edit": [TITLE, AGENCY, TRACKING, FIELD, PERSON],
         "/agencies": [AGENCY, SHORT],
-        f"/agencies/{agency.id}": [AGENCY, SHORT, ADDRESS],
-        f"/agencies/{agency.id}/edit": [AGENCY, SHORT, ADDRESS],
+        f"/agencies/{agency.id}": [AGENCY, SHORT, *ADDRESS_LINES, APPEAL, COUNSEL],
+        f"/agencies/{agency.id}/edit": [AGENCY, SHORT, *ADDRESS_LINES, APPEAL, COUNSEL],
         f"/agencies/{agency.id}/calendar": [AGENCY, SHORT],
         "/due?section=overdue": [TITLE, AGENCY, SHORT, PERSON],
         # Snippets are cut around the matches (and PostgreSQL drops what looks like a tag).
         "/search?q=alert": [TITLE, AGENCY, "Field ", "Note ", "Summary ", SNIPPET],
-        letter: [AGENCY, ADDRESS, TRACKING, FIELD, BODY, DETAILS, PERSON],
+        letter: [AGENCY, *ADDRESS_LINES, TRACKING, FIELD, BODY, DETAILS, PERSON],
         f"{letter}/edit": [AGENCY, FIELD, DETAILS, PERSON],
         f"/documents/{stage['document'].id}": [FILE],
         f"{base}/responses/new": [AGENCY, TRACKING],
@@ -301,7 +316,7 @@ def test_the_letter_preview_and_the_upload_report_show_values_as_text(client, st
     page = post_form(client, "/letters/test-simple/draft", {**draft, "preview": "Preview"})
     assert page.status_code == 200 and 'class="letter-sheet"' in page.get_data(as_text=True)
     shown = assert_inert(page.get_data(as_text=True), "preview")
-    assert_shown(shown, [FIELD, BODY, DETAILS, AGENCY, ADDRESS, PERSON], "preview")
+    assert_shown(shown, [FIELD, BODY, DETAILS, AGENCY, *ADDRESS_LINES, PERSON], "preview")
 
     # A draft refused for a bad date comes back with every value the person typed.
     refused = post_form(
@@ -370,7 +385,7 @@ def test_the_letter_pdf_the_csv_and_the_feed_carry_the_values_as_plain_text(clie
     assert response.mimetype == "application/pdf"
     # A line may break anywhere in "</script>": compare without white space.
     text = unspaced(pdf_text(response.data))
-    for value in (FIELD, BODY, DETAILS, AGENCY, ADDRESS, PERSON):
+    for value in (FIELD, BODY, DETAILS, AGENCY, *ADDRESS_LINES, PERSON):
         assert unspaced(value) in text, value
     assert "&lt;" not in text and "&#" not in text
 
