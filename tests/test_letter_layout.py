@@ -59,8 +59,7 @@ CITY_ATTORNEY = Recipient(
 )
 CITY_CLERK = Recipient(
     name=(
-        "Los Angeles City Council / Office of the City Clerk, "
-        "Council and Public Services Division"
+        "Los Angeles City Council / Office of the City Clerk, Council and Public Services Division"
     ),
     records_office=(
         "Records Management Division, Public Records Act Requests, Research and Archives Section"
@@ -191,13 +190,13 @@ def test_the_address_shows_whole_in_a_number_ten_window_and_nothing_else_does(re
     block, others = laid_out(recipient)
     assert block
 
+    assert block[0].top >= WINDOW_TOP + CLEAR, block[0]
+    assert block[-1].bottom <= WINDOW_BOTTOM - CLEAR, block[-1]
     for line in block:
         assert line.x >= WINDOW_LEFT + CLEAR - 0.001, line
         assert line.right <= WINDOW_RIGHT - CLEAR, line
-        assert 8 <= line.size <= 10, line
-    assert block[0].top >= WINDOW_TOP + CLEAR, block[0]
-    assert block[-1].bottom <= WINDOW_BOTTOM - CLEAR, block[-1]
     assert len({line.size for line in block}) == 1
+    assert 8 <= block[0].size <= 10
 
     # Every word the agency's entry gives is in the window, in order, none cut off.
     printed = " ".join(line.text for line in block)
@@ -264,9 +263,7 @@ def test_the_window_names_the_way_the_letter_is_sent():
     address = ["1 World Way", "Los Angeles, CA 90045"]
     assert Recipient(**agency).lines == office + address
     assert Recipient(**agency, channel="in_person").lines == office + address
-    assert Recipient(**agency, channel="email").lines == office + [
-        "By email: records@lawa.example"
-    ]
+    assert Recipient(**agency, channel="email").lines == office + ["By email: records@lawa.example"]
     assert Recipient(**agency, channel="portal").lines == office + [
         "Via the online portal: https://lawa.example/records"
     ]
@@ -281,9 +278,7 @@ def test_the_window_names_the_way_the_letter_is_sent():
     ]
 
 
-def test_a_shipped_letter_to_the_city_attorney_prints_its_address_in_the_window(
-    app, make_agency
-):
+def test_a_shipped_letter_to_the_city_attorney_prints_its_address_in_the_window(app, make_agency):
     template = library().get("cpra-ice-communications")
     agency = make_agency(
         name=CITY_ATTORNEY.name,
