@@ -1,5 +1,6 @@
 """Letter templates written by tests into the instance folder, where admins drop theirs."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,19 @@ def pdf_text(data: bytes) -> str:
 
     reader = PdfReader(io.BytesIO(data))
     return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+# What every page prints around the letter (the draft's marks, the footer), and the
+# numbers of a list, which the PDF draws apart from their items and so reads apart.
+PAGE_FURNITURE = re.compile(
+    r"DRAFT|DRAFT — not final, do not send|Reference \S+ · Page \d+ of \d+|\d+\."
+)
+
+
+def letter_text(data: bytes) -> str:
+    """The letter's text as one reads it across pages, without the pages' furniture."""
+    lines = pdf_text(data).splitlines()
+    return "\n".join(line for line in lines if not PAGE_FURNITURE.fullmatch(line.strip()))
 
 
 def pdf_page_texts(data: bytes) -> list[str]:

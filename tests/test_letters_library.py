@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.letters_support import pdf_text, simple_letter, squash, unspaced, write_letter
+from tests.letters_support import (
+    letter_text,
+    pdf_text,
+    simple_letter,
+    squash,
+    unspaced,
+    write_letter,
+)
 from tracker import PROJECT_ROOT
 from tracker.agencies.models import Agency
 from tracker.letters.document import Sender
@@ -81,7 +88,7 @@ def test_a_fee_cap_of_nothing_asks_to_be_told_before_any_fee(app, make_agency, s
     def printed(amount):
         values = {**template.example_values(), cap: template.field(cap).parse(amount)}
         preview = compose(template, values, agency, SENDER, None, date(2026, 11, 2), "LA-1")
-        return squash(pdf_text(letters_pdf([preview.html])))
+        return squash(letter_text(letters_pdf([preview.html])))
 
     for nothing in ("0", None):
         text = printed(nothing)
