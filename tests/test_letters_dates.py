@@ -12,6 +12,9 @@ from tracker.extensions import db
 from tracker.letters.models import Letter
 
 
+RECORDS = "Reports to the Police Commission on requests from ICE."
+
+
 def draft_and_print(client, record, slug, **values):
     """Open the letter's form from the request, keep what it prefilled, save, and print."""
     path = f"/requests/{record.reference}/letters/new?template={slug}"
@@ -31,8 +34,9 @@ def cpra_request(app, auth, make_user, make_request, **extension):
     app.config["TODAY"] = date(2026, 3, 20)
     advocate = make_user(Role.ADVOCATE)
     record = make_request(
-        created_by=advocate, sent_on=date(2026, 3, 2), received_on=date(2026, 3, 2)
-    )
+        created_by=advocate, sent_on=date(2026, 3, 2), received_on=date(2026, 3, 2),
+        records_sought=RECORDS,
+    )  # fmt: skip
     for name, day in extension.items():  # as the request's extension form records them
         setattr(record, name, day)
     db.session.commit()
@@ -94,7 +98,11 @@ def test_the_foia_follow_up_gives_the_twenty_working_day_deadline_of_the_request
     advocate = make_user(Role.ADVOCATE)
     ice = make_agency(name="U.S. Immigration and Customs Enforcement", law="us-foia")
     record = make_request(
-        created_by=advocate, agency=ice, sent_on=date(2026, 3, 2), received_on=date(2026, 3, 2)
+        created_by=advocate,
+        agency=ice,
+        sent_on=date(2026, 3, 2),
+        received_on=date(2026, 3, 2),
+        records_sought=RECORDS,
     )
     auth.login(advocate)
     text = draft_and_print(client, record, "foia-follow-up-overdue")
@@ -111,7 +119,10 @@ def test_the_cpra_follow_up_and_demand_print_the_deadline_the_engine_computed(
     # Received Friday October 30: the 10th day is Monday November 9, but Veterans Day
     # is Wednesday the 11th, not in the way; the deadline is November 9.
     record = make_request(
-        created_by=advocate, sent_on=date(2026, 10, 30), received_on=date(2026, 10, 30)
+        created_by=advocate,
+        sent_on=date(2026, 10, 30),
+        received_on=date(2026, 10, 30),
+        records_sought=RECORDS,
     )
     auth.login(advocate)
     assert record.due_on == date(2026, 11, 9)

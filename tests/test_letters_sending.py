@@ -1,13 +1,15 @@
 """A letter goes to the right office by a way the agency can receive, and stays on file."""
 
 import hashlib
+import html
 import io
 import re
 from datetime import date
 
 from sqlalchemy import select
+from weasyprint import HTML
 
-from tests.conftest import blank_pdf, post_form
+from tests.conftest import post_form
 from tests.letters_support import pdf_page_texts, pdf_text, squash, write_letter
 from tracker.auth.models import Role
 from tracker.documents.models import AgencyResponse, Document, ResponseChannel, ResponseKind
@@ -135,6 +137,14 @@ def test_a_finalized_letter_is_kept_among_the_request_s_documents(
     assert any("Added “" in note and ".pdf" in note for note in events)
 
 
+DENIAL = "<p>Your request is denied. WITHHELD UNDER EXEMPTION B7E.</p>"
+APPEAL = {
+    "tracking_number": "2026-ICFO-01234",
+    "determination_date": "2026-04-01",
+    "withheld": "Everything, under (b)(7)(E).",
+}
+
+
 def test_an_appeal_goes_to_the_appeals_office_and_encloses_the_determination(
     app, client, auth, make_user, make_request, make_agency
 ):
@@ -154,11 +164,11 @@ def test_an_appeal_goes_to_the_appeals_office_and_encloses_the_determination(
             kind=ResponseKind.DENIAL, received_on=date(2026, 4, 1),
             channel=ResponseChannel.EMAIL, summary="Withheld in full under (b)(7)(E).",
         ),
-        [("denial-letter.pdf", io.BytesIO(blank_pdf("WITHHELD UNDER EXEMPTION B7E")))],
+        [("denial-letter.pdf", io.BytesIO(HTML(string=DENIAL).write_pdf()))],
         user,
     )  # fmt: skip
     db.session.commit()
-    base, letter = draft(client, record, "foia-administrative-appeal")
+    base, letter = draft(client, record, "foia-administrative-appeal", **APPEAL)
     assert "Finalize the letter" in client.get(base).get_data(as_text=True)
     finalize(client, base)
     db.session.refresh(letter)
@@ -178,7 +188,7 @@ def test_an_appeal_is_refused_where_no_appeals_office_is_on_file(
     cbp = make_agency(name="U.S. Customs and Border Protection", law="us-foia",
                       portal_url="https://www.cbp.gov/foia")  # fmt: skip
     record = setup(app, auth, make_user, make_request, agency=cbp)
-    base, _ = draft(client, record, "foia-administrative-appeal")
+    base, _ = draft(client, record, "foia-administrative-appeal", **APPEAL)
     page = client.get(base).get_data(as_text=True)
     assert "has no appeals office on file: an appeal must go to the office that decides" in page
 
@@ -253,7 +263,9 @@ def test_a_letter_written_for_one_agency_is_offered_only_for_it(
     data = {"title": "Jail access", "agencies": [str(other.id)], "organization": "", **SENDER,
             "save": "Save draft"}  # fmt: skip
     page = post_form(client, "/letters/test-only-for/draft", data).get_data(as_text=True)
-    assert "Not a valid choice" in page
+    # Only a tampered form can send it: refused, nothing saved.
+    assert "is not a valid choice for this field." in html.unescape(page)
+    assert db.session.scalars(select(Letter)).all() == []
 
 
 def test_a_field_needed_when_a_box_is_ticked_says_so_at_the_field(

@@ -274,6 +274,8 @@ class LetterParts:
     agency_tracking_number: str = ""
     # A draft prints marked as one on every page; a finalized letter never is.
     draft: bool = False
+    # What is sent with the letter, one line each (an appeal encloses the determination).
+    enclosures: tuple[str, ...] = ()
 
 
 _layout = Environment(autoescape=True, undefined=StrictUndefined).from_string(
@@ -295,5 +297,6 @@ def document_html(parts: LetterParts) -> str:
             "letter_date": format_date(parts.letter_date),
             "agency_tracking_number": parts.agency_tracking_number,
             "draft": parts.draft,
+            "enclosures": parts.enclosures,
         }
     )

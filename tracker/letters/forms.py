@@ -65,14 +65,18 @@ class SenderFields(FlaskForm):
         ),
     )
 
-    def validate_requester_email(self, field: Field) -> None:
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
         # The agency must be able to answer: one way at least, said at the first of them.
-        given = [field.data, self.requester_phone.data, self.requester_address.data]
+        given = [self.requester_email.data, self.requester_phone.data, self.requester_address.data]
         if not any((value or "").strip() for value in given):
-            raise ValidationError(
+            self.requester_email.errors = [
+                *self.requester_email.errors,
                 "Give at least one way for the agency to reach you: an email, a phone "
-                "number or a mailing address."
-            )
+                "number or a mailing address.",
+            ]
+            return False
+        return valid
 
     def sender(self, organization_name: str) -> Sender:
         return Sender(

@@ -135,8 +135,8 @@ def agency_party(agency: Agency) -> Party:
             "records_office": agency.records_office,
             "jurisdiction": agency.jurisdiction,
             "law": agency.law,
-            "article": getattr(agency, "article", "the"),
-            "in_sentence": getattr(agency, "in_sentence", f"the {agency.name}"),
+            "article": agency.article,
+            "in_sentence": agency.in_sentence,
         }
     )
 
