@@ -47,10 +47,14 @@ def test_every_shipped_letter_prints_its_statutes_agency_and_records(app, make_a
         law=template.laws[0],
         records_office="Discovery Section",
         mailing_address="100 West First Street, Room 101\nLos Angeles, CA 90012",
+        # An appeal goes to the appeals office, here at the same address.
+        appeal_office="Appeals Officer",
+        appeal_address="100 West First Street, Room 101\nLos Angeles, CA 90012",
     )
     preview = compose(
         template, template.example_values(), agency, SENDER, None,
         sample_context()["letter_date"], "LA-2026-0042",
+        records="Reports to the Police Commission on requests from ICE.",
     )  # fmt: skip
     printed = pdf_text(letters_pdf([preview.html]))
     text, compact = squash(printed), unspaced(printed)

@@ -31,6 +31,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_letters_document_id_documents'), type_='foreignkey')
+        batch_op.drop_constraint(op.f('ck_letters_letterchannel'), type_='check')
         batch_op.drop_column('enclosure_ids')
         batch_op.drop_column('document_id')
         batch_op.drop_column('channel')
