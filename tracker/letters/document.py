@@ -149,11 +149,18 @@ def window_font() -> FontMetrics:
 
 @dataclass(frozen=True)
 class WindowBlock:
-    """The recipient as it prints in the window: its lines wrapped, and the type size."""
+    """The recipient as it prints in the window: each of its lines in the pieces it
+    wraps to, and the type size. A piece cut at a space keeps the space, so that the
+    pieces joined give the line back."""
 
-    lines: tuple[str, ...]
+    wrapped: tuple[tuple[str, ...], ...]
     font_size: float
     fits: bool
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines as they print, one under the other."""
+        return [piece.rstrip() for pieces in self.wrapped for piece in pieces]
 
 
 def _block_height(count: int, size: float) -> float:
@@ -180,8 +187,8 @@ def _cut(word: str, size: float) -> int:
     return fitting
 
 
-def wrap_line(line: str, size: float) -> list[str]:
-    """One line of the address in lines that fit the window's width, cut between words."""
+def wrap_line(line: str, size: float) -> tuple[str, ...]:
+    """One line of the address in pieces that fit the window's width, cut between words."""
     font = window_font()
     wrapped: list[str] = []
     current = ""
@@ -191,7 +198,7 @@ def wrap_line(line: str, size: float) -> list[str]:
             current = candidate
             continue
         if current:
-            wrapped.append(current)
+            wrapped.append(f"{current} ")
         while font.width(word, size) > WINDOW_WIDTH:
             at = _cut(word, size)
             wrapped.append(word[:at])
@@ -199,17 +206,17 @@ def wrap_line(line: str, size: float) -> list[str]:
         current = word
     if current:
         wrapped.append(current)
-    return wrapped
+    return tuple(wrapped)
 
 
 def window_block(lines: list[str]) -> WindowBlock:
     """The largest type in which the lines, wrapped to the window's width, fit its height."""
-    wrapped: list[str] = []
+    block = WindowBlock((), FONT_SIZES[0], True)
     for size in FONT_SIZES:
-        wrapped = [part for line in lines for part in wrap_line(line, size)]
-        if _block_height(len(wrapped), size) <= WINDOW_HEIGHT:
-            return WindowBlock(tuple(wrapped), size, True)
-    return WindowBlock(tuple(wrapped), FONT_SIZES[-1], False)
+        block = WindowBlock(tuple(wrap_line(line, size) for line in lines), size, True)
+        if _block_height(len(block.lines), size) <= WINDOW_HEIGHT:
+            return block
+    return WindowBlock(block.wrapped, block.font_size, False)
 
 
 def window_problems(recipient: Recipient) -> list[str]:
