@@ -253,7 +253,9 @@ prefill = "request.sent_on"
 
     write_letter(app, follow_up, "test-follow-up")
     advocate = make_user(Role.ADVOCATE)
-    record = make_request(created_by=advocate, sent_on=date(2026, 11, 2))
+    record = make_request(
+        created_by=advocate, sent_on=date(2026, 11, 2), records_sought="Detainer records."
+    )
     auth.login(advocate)
     chooser = client.get(f"/requests/{record.reference}/letters/new").get_data(as_text=True)
     assert "Test follow-up" in chooser
@@ -262,7 +264,12 @@ prefill = "request.sent_on"
     response = post_form(
         client,
         f"/requests/{record.reference}/letters/new?template=test-follow-up",
-        {"f_original_date": "2026-11-02", "requester_name": "Ana", "save": "Save draft"},
+        {
+            "f_original_date": "2026-11-02",
+            "requester_name": "Ana",
+            "requester_email": "ana@example.org",
+            "save": "Save draft",
+        },
     )
     assert response.status_code == 302
     letter = db.session.scalars(select(Letter)).one()
@@ -287,6 +294,7 @@ def commission_data(agency_id, **overrides):
         "f_fee_cap": "50",
         "f_additional_details": "The MacArthur Park operation.",
         "requester_name": "Ana Ruiz",
+        "requester_email": "ana@example.org",
         "save": "Save draft",
         **overrides,
     }
@@ -368,6 +376,7 @@ def test_a_follow_up_refuses_a_request_date_still_to_come_and_asks_for_no_deadli
         "f_received_so_far": "Nothing.",
         "f_response_days": "5",
         "requester_name": "Ana",
+        "requester_email": "ana@example.org",
         "save": "Save draft",
     }
     page = post_form(client, path, data).get_data(as_text=True)
