@@ -11,7 +11,6 @@ from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.letters.models import Letter
 
-
 RECORDS = "Reports to the Police Commission on requests from ICE."
 
 
