@@ -14,9 +14,9 @@ from sqlalchemy import select
 from tracker import PROJECT_ROOT
 from tracker.agencies.models import Agency, Contact
 from tracker.auth.models import User
+from tracker.documents import services as documents
 from tracker.documents.filetypes import PDF
 from tracker.documents.models import AgencyResponse, Document
-from tracker.documents.services import DETERMINES, store_files, stored_copy
 from tracker.extensions import db
 from tracker.laws import all_laws
 from tracker.letters.document import (
@@ -433,7 +433,9 @@ def enclosed_documents(letter: Letter, request: RecordsRequest) -> list[Document
         return []
     responses = db.session.scalars(
         select(AgencyResponse)
-        .where(AgencyResponse.request_id == request.id, AgencyResponse.kind.in_(DETERMINES))
+        .where(
+            AgencyResponse.request_id == request.id, AgencyResponse.kind.in_(documents.DETERMINES)
+        )
         .order_by(AgencyResponse.received_on.desc(), AgencyResponse.id.desc())
     )
     for response in responses:
@@ -480,7 +482,7 @@ def letter_pdf_bytes(letter: Letter, request: RecordsRequest) -> bytes:
         return data
     writer = PdfWriter(clone_from=io.BytesIO(data))
     for document in enclosures:
-        with stored_copy(document) as path:
+        with documents.stored_copy(document) as path:
             writer.append(str(path))
     out = io.BytesIO()
     writer.write(out)
@@ -670,7 +672,9 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
     )
     # The letter as sent is always on file: kept, hashed and searchable like any document.
     name = f"{request.reference}-{letter.kind.replace('_', '-')}-{today.isoformat()}.pdf"
-    stored = store_files(request, [(name, io.BytesIO(letter_pdf_bytes(letter, request)))], actor)
+    stored = documents.store_files(
+        request, [(name, io.BytesIO(letter_pdf_bytes(letter, request)))], actor
+    )
     if stored.refused:
         raise LetterError(f"The letter's PDF could not be kept: {stored.refused[0][1]}")
     kept = (stored.stored or stored.linked)[0]
