@@ -39,7 +39,9 @@ def test_every_shipped_template_loads():
 
 
 @pytest.mark.parametrize("slug", sorted(SHIPPED.templates))
-def test_every_shipped_letter_prints_its_statutes_agency_and_records(app, make_agency, slug):
+def test_every_shipped_letter_prints_its_statutes_agency_and_records(
+    app, make_agency, make_request, slug
+):
     template = library().get(slug)
     agency = make_agency(
         name="Los Angeles Police Department",
@@ -51,8 +53,16 @@ def test_every_shipped_letter_prints_its_statutes_agency_and_records(app, make_a
         appeal_office="Appeals Officer",
         appeal_address="100 West First Street, Room 101\nLos Angeles, CA 90012",
     )
+    # A later letter quotes the request's own description of the records.
+    request = (
+        None
+        if template.kind == "initial"
+        else make_request(
+            agency=agency, records_sought="Reports to the Police Commission on ICE requests."
+        )
+    )
     preview = compose(
-        template, template.example_values(), agency, SENDER, None,
+        template, template.example_values(), agency, SENDER, request,
         sample_context()["letter_date"], "LA-2026-0042",
         records="Reports to the Police Commission on requests from ICE.",
     )  # fmt: skip
