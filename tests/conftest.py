@@ -300,7 +300,11 @@ def world(app, make_user, make_agency, make_request):
     simple_letter(app)
     template = library().get("test-simple")
     letter = draft_letter(
-        record, template, template.example_values(), Sender(name="Ana", email="ana@example.org"), users[Role.ADVOCATE]
+        record,
+        template,
+        template.example_values(),
+        Sender(name="Ana", email="ana@example.org"),
+        users[Role.ADVOCATE],
     )
     db.session.commit()
     on_letter = {"reference": record.reference, "letter_id": letter.id}

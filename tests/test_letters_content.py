@@ -114,8 +114,25 @@ def advocate(app, auth, make_user):
 def ice(make_agency):
     return make_agency(
         name="U.S. Immigration and Customs Enforcement", short_name="ICE", law="us-foia",
-        mailing_address="500 12th Street SW, Stop 5009\nWashington, DC 20536",
+        slug="ice", mailing_address="500 12th Street SW, Stop 5009\nWashington, DC 20536",
     )  # fmt: skip
+
+
+@pytest.fixture
+def cbp(make_agency):
+    return make_agency(
+        name="U.S. Customs and Border Protection", short_name="CBP", law="us-foia",
+        slug="cbp", mailing_address="90 K Street NE\nWashington, DC 20229",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def federal(ice, cbp):
+    """The agency each FOIA request letter is written for."""
+    return {
+        "foia-ice-communications-with-lapd": ice,
+        "foia-cbp-communications-with-la-agencies": cbp,
+    }
 
 
 # Expedited processing (6 C.F.R. § 5.5(e)) ------------------------------------
@@ -135,11 +152,11 @@ def test_expedited_processing_without_a_statement_is_refused_at_the_statement(
 
 @pytest.mark.parametrize("slug", FOIA_REQUESTS)
 def test_expedited_processing_prints_the_certified_statement_and_its_ground(
-    client, advocate, ice, slug
+    client, advocate, federal, slug
 ):
     statement = "Local television has covered the raids near MacArthur Park every night."
     _, text = draft_initial(
-        client, slug, ice, request_expedited="y", expedite_reason=statement,
+        client, slug, federal[slug], request_expedited="y", expedite_reason=statement,
         expedite_ground="widespread and exceptional media interest",
     )  # fmt: skip
     assert statement in text
@@ -165,24 +182,24 @@ def test_both_grounds_of_expedited_processing_can_be_claimed(client, advocate, i
 
 @pytest.mark.parametrize("slug", FOIA_REQUESTS)
 def test_only_a_news_media_requester_says_it_is_primarily_engaged_in_disseminating(
-    client, advocate, ice, slug
+    client, advocate, federal, slug
 ):
     for category in ("non-commercial requester", "educational institution"):
         _, text = draft_initial(
-            client, slug, ice, fee_category=category, request_expedited="y",
+            client, slug, federal[slug], fee_category=category, request_expedited="y",
             expedite_reason="Operations this month.",
         )  # fmt: skip
         assert "primarily engaged in disseminating information" not in text, category
         assert "news-media fee category" in text  # and says it does not claim it
         assert "information dissemination is its main professional activity" in text
-    _, other = draft_initial(client, slug, ice, fee_category="non-commercial requester")
+    _, other = draft_initial(client, slug, federal[slug], fee_category="non-commercial requester")
     assert "fee category of all other requesters (6 C.F.R. § 5.11)" in other
     assert "first two hours of search" in other
-    _, school = draft_initial(client, slug, ice, fee_category="educational institution")
+    _, school = draft_initial(client, slug, federal[slug], fee_category="educational institution")
     assert "educational-institution fee category (6 C.F.R. § 5.11)" in school
     assert "program of scholarly research" in school and "first two hours" not in school
     _, news = draft_initial(
-        client, slug, ice, fee_category="representative of the news media",
+        client, slug, federal[slug], fee_category="representative of the news media",
         request_expedited="y", expedite_reason="Operations this month.",
     )  # fmt: skip
     assert "news-media fee category (6 C.F.R. § 5.11)" in news
