@@ -176,7 +176,9 @@ def test_draft_follow_up_opens_the_follow_up_letter_filled_in(client, auth, boar
     assert "template=cpra-follow-up-overdue" in response.headers["Location"]
     form = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'value="2026-11-16"' in form
-    assert 'value="2026-11-30"' in form
+    # The missed deadline is the engine's, shown and printed, never a field to type.
+    assert "computes from the request: <strong>Mon Nov 30, 2026</strong>" in form
+    assert 'value="2026-11-30"' not in form
     assert 'value="P012345"' in form
 
 

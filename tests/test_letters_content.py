@@ -282,7 +282,7 @@ def test_the_appeal_appeals_the_determination_of_its_date_and_encloses_it(
 
 
 def test_the_answer_goes_to_the_contact_the_requester_gave(client, advocate, make_agency):
-    agency = make_agency(name="Los Angeles Police Department")
+    agency = make_agency(name="Los Angeles Police Department", slug="lapd")
     slug = "cpra-police-commission-ice-collaboration"
     address = "100 Main Street\r\nLos Angeles, CA 90012"
     cases = {

@@ -316,7 +316,7 @@ def field_error(page, name):
 def test_a_date_range_that_ends_before_it_starts_is_refused_at_its_end(
     app, client, auth, make_user, make_agency
 ):
-    agency = make_agency(name="Board of Police Commissioners")
+    agency = make_agency(name="Board of Police Commissioners", slug="la-police-commission")
     auth.login(make_user(Role.ADVOCATE))
     for button in ("preview", "save"):
         data = commission_data(agency.id, f_date_from="2026-06-01", f_date_to="2025-01-01")
@@ -338,7 +338,7 @@ def test_records_up_to_a_day_after_today_are_refused_and_today_itself_is_fine(
     app, client, auth, make_user, make_agency
 ):
     app.config["TODAY"] = date(2026, 6, 15)  # what TRACKER_TODAY sets
-    agency = make_agency()
+    agency = make_agency(slug="la-police-commission")
     auth.login(make_user(Role.ADVOCATE))
     page = post_form(
         client, COMMISSION, commission_data(agency.id, f_date_to="2029-12-31")
@@ -581,6 +581,8 @@ def test_a_new_draft_starts_with_the_suggested_agencies_ticked_and_keeps_the_cho
     # cpra-police-commission-ice-collaboration suggests the Police Commission and LAPD.
     lapd = make_agency(name="Los Angeles Police Department", slug="lapd")
     commission = make_agency(name="Board of Police Commissioners", slug="la-police-commission")
+    oig = make_agency(name="Office of the Inspector General", slug="la-police-commission-oig")
+    # Written about the Commission's reports: not offered for the Sheriff.
     sheriff = make_agency(name="Los Angeles County Sheriff's Department", slug="lasd")
     make_agency(name="U.S. Immigration and Customs Enforcement", slug="ice", law="us-foia")
     auth.login(make_user(Role.ADVOCATE))
@@ -588,10 +590,8 @@ def test_a_new_draft_starts_with_the_suggested_agencies_ticked_and_keeps_the_cho
 
     page = client.get(url).get_data(as_text=True)
     assert ticked_agencies(page) == {lapd.id, commission.id}
-    assert f'value="{sheriff.id}"' in page
-    assert ticked_agencies(client.get(f"{url}?agency={sheriff.id}").get_data(as_text=True)) == {
-        sheriff.id
-    }
+    assert f'value="{oig.id}"' in page and f'value="{sheriff.id}"' not in page
+    assert ticked_agencies(client.get(f"{url}?agency={oig.id}").get_data(as_text=True)) == {oig.id}
 
     # What the advocate ticked is what comes back, even nothing at all.
     template_fields = {
@@ -602,8 +602,8 @@ def test_a_new_draft_starts_with_the_suggested_agencies_ticked_and_keeps_the_cho
         "requester_name": "Ana Ruiz",
         "preview": "Preview",
     }
-    page = post_form(client, url, {**template_fields, "agencies": [str(sheriff.id)]})
-    assert ticked_agencies(page.get_data(as_text=True)) == {sheriff.id}
+    page = post_form(client, url, {**template_fields, "agencies": [str(oig.id)]})
+    assert ticked_agencies(page.get_data(as_text=True)) == {oig.id}
     page = post_form(client, url, template_fields).get_data(as_text=True)
     assert ticked_agencies(page) == set()
     assert 'id="agencies-error"' in page

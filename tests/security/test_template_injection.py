@@ -246,7 +246,7 @@ def test_what_a_template_may_print_of_its_context_is_plain_data(app, make_agency
     body = "<p>{{ request }} {{ agency.values }} {{ self }} {{ requester }}</p>"
     write_letter(app, hostile_letter("prints-context", body), "prints-context")
     template = library().get("prints-context")
-    preview = compose(template, {}, make_agency(), SENDER, None, LETTER_DATE, "X")
+    preview = compose(template, {}, make_agency(), SENDER, None, LETTER_DATE, "X", records="x")
     assert "Party(values=" in preview.html
     assert SECRET_KEY not in preview.html
     assert "&lt;TemplateReference None&gt;" in preview.html
@@ -322,7 +322,7 @@ def test_a_template_body_with_fetching_tags_prints_without_them(app, make_agency
 <p><a href="{local_server}/link">a link is not fetched</a></p>"""
     write_letter(app, hostile_letter("fetches", body), "fetches")
     template = library().get("fetches")
-    preview = compose(template, {}, make_agency(), SENDER, None, LETTER_DATE, "X")
+    preview = compose(template, {}, make_agency(), SENDER, None, LETTER_DATE, "X", records="x")
     for tag in ("<img", "<object", "<iframe", "<link", "style=", "<style", "<a "):
         assert tag not in preview.rendered.body_html, tag
     pdf = letters_pdf([preview.html])

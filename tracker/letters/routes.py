@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
+from tracker.deadlines import services as deadlines
 from tracker.extensions import db
 from tracker.inputs import whole_number
 from tracker.laws import all_laws
@@ -233,6 +234,9 @@ def draft_page(
         preview=sheet(preview.html) if preview else None,
         record=record,
         letter=letter,
+        # A letter about a request states the deadline the engine computes: shown here,
+        # never typed.
+        deadline=deadlines.deadlines_for(db.session(), record) if record is not None else None,
     )
 
 
