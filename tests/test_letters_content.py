@@ -264,9 +264,7 @@ def test_the_foia_follow_ups_example_does_not_contradict_the_deadline():
     assert not re.search(months, example), example
 
 
-def test_the_appeal_appeals_the_determination_of_its_date_and_encloses_it(
-    client, advocate, ice, make_request
-):
+def test_the_appeal_appeals_the_determination_of_its_date(client, advocate, ice, make_request):
     record = make_request(
         created_by=advocate, agency=ice, sent_on=date(2026, 3, 2), records_sought="Email."
     )
@@ -274,7 +272,8 @@ def test_the_appeal_appeals_the_determination_of_its_date_and_encloses_it(
         client, record, "foia-administrative-appeal", tracking_number="2026-ICFO-1",
         determination_date="2026-04-06",
     )  # fmt: skip
-    assert "Enclosed is a copy of the determination." in text
+    # Nothing logged to enclose: the letter says it encloses nothing.
+    assert "Enclosed is a copy of the determination." not in text
     assert "We appeal the determination of April 6, 2026 in the following respects:" in text
 
 

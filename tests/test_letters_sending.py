@@ -178,7 +178,9 @@ def test_an_appeal_goes_to_the_appeals_office_and_encloses_the_determination(
     assert "Government Information Law Division" in first and "Mail Stop 5900" in first
     assert "Dear Appeals Officer:" in first and "Dear FOIA Officer" not in first
     assert "Freedom of Information Act Office" not in first
-    assert "Enclosure" in squash(" ".join(pages)) and "denial-letter" in squash(" ".join(pages))
+    letter_pages = squash(" ".join(pages))
+    assert "Enclosed is a copy of the determination." in letter_pages
+    assert "Enclosure: denial-letter, 1 page" in letter_pages
     assert "WITHHELD UNDER EXEMPTION B7E" in pages[-1]
 
 

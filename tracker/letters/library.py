@@ -46,7 +46,9 @@ PREFILLS = {
 # What a letter body may contain; anything else is removed before it is shown or
 # printed, so no template can script a page or make the printer fetch a URL.
 BODY_TAGS = {"p", "br", "ol", "ul", "li", "strong", "em", "b", "i", "u", "blockquote"}
-RESERVED = {"agency", "requester", "request", "records", "letter_date", "deadline"}
+RESERVED = {
+    "agency", "requester", "request", "records", "letter_date", "deadline", "enclosures",
+}  # fmt: skip
 # Who a letter is addressed to at the agency: its records office, the office that
 # decides administrative appeals, or its head or counsel (a CPRA demand letter).
 ADDRESSEES = ("records", "appeal", "counsel")
@@ -533,6 +535,8 @@ def sample_context() -> dict[str, Any]:
             }
         ),
         "letter_date": date(2026, 11, 28),
+        # What goes with the letter, one line each (an appeal: the determination).
+        "enclosures": ["Denial letter, 2 pages"],
     }
 
 

@@ -258,6 +258,7 @@ def template_context(
         "request": request_party(request),
         "deadline": letter_deadline(template, values, agency, request, letter_date),
         "letter_date": letter_date,
+        "enclosures": [],
     }
 
 
@@ -395,6 +396,7 @@ def compose(
     is no stored request, from the command line).
     """
     context = template_context(agency, sender, request, letter_date, template, values)
+    context["enclosures"] = list(enclosures)
     if template.kind != "initial":
         sought = request.records_sought.strip() if request is not None else records.strip()
         if not sought:
