@@ -168,7 +168,9 @@ def test_an_appeal_goes_to_the_appeals_office_and_encloses_the_determination(
         user,
     )  # fmt: skip
     db.session.commit()
-    base, letter = draft(client, record, "foia-administrative-appeal", **APPEAL)
+    # The determination's date comes from the response logged.
+    appeal = {k: v for k, v in APPEAL.items() if k != "determination_date"}
+    base, letter = draft(client, record, "foia-administrative-appeal", **appeal)
     assert "Finalize the letter" in client.get(base).get_data(as_text=True)
     finalize(client, base)
     db.session.refresh(letter)
@@ -180,6 +182,7 @@ def test_an_appeal_goes_to_the_appeals_office_and_encloses_the_determination(
     assert "Freedom of Information Act Office" not in first
     letter_pages = squash(" ".join(pages))
     assert "Enclosed is a copy of the determination." in letter_pages
+    assert "We appeal the determination of April 1, 2026" in letter_pages
     assert "Enclosure: denial-letter, 1 page" in letter_pages
     assert "WITHHELD UNDER EXEMPTION B7E" in pages[-1]
 

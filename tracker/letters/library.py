@@ -42,6 +42,7 @@ PREFILLS = {
     "request.records_sought",
     "request.extension_notice_on",
     "request.extension_claimed_on",
+    "request.determination_on",
 }
 # What a letter body may contain; anything else is removed before it is shown or
 # printed, so no template can script a page or make the printer fetch a URL.
@@ -524,6 +525,7 @@ def sample_context() -> dict[str, Any]:
                 "records_sought": "Example records.",
                 "extension_notice_on": None,
                 "extension_claimed_on": None,
+                "determination_on": None,
             }
         ),
         "deadline": deadline_party(

@@ -153,6 +153,7 @@ def request_party(request: RecordsRequest | None) -> Party:
         "records_sought": "",
         "extension_notice_on": None,
         "extension_claimed_on": None,
+        "determination_on": None,
     }
     if request is not None:
         original = original_letter(request)
@@ -167,6 +168,7 @@ def request_party(request: RecordsRequest | None) -> Party:
             due_on=request.due_on,
             extension_notice_on=request.extension_notice_on,
             extension_claimed_on=request.extension_claimed_on,
+            determination_on=request.determination_on,
         )
     return Party(values)
 
