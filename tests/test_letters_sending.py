@@ -299,3 +299,28 @@ def test_the_command_line_takes_the_records_a_further_letter_quotes(app, runner,
     assert result.exit_code == 0, result.output
     text = squash(pdf_text(output.read_bytes()))
     assert "Reports on ICE requests, 2025." in text and "it describes" not in text
+
+
+def test_shipped_agencies_print_with_their_address_and_read_well_in_a_sentence(
+    app, runner, tmp_path
+):
+    runner.invoke(args=["seed"])
+    printed = {}
+    for slug, agency in [
+        ("cpra-truth-act-jail-access", "lasd"),
+        ("cpra-task-force-agreements", "lawa"),
+        ("cpra-ice-communications", "la-city-clerk"),
+    ]:
+        output = tmp_path / f"{agency}.pdf"
+        result = runner.invoke(
+            args=["letters", "render", slug, "--agency", agency, "--output", str(output),
+                  "--requester", "Ana Ruiz"]
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        printed[agency] = squash(pdf_page_texts(output.read_bytes())[0])
+    # The Sheriff's letters used to show only its name in the window.
+    assert "4700 Ramona Boulevard" in printed["lasd"]
+    assert "to the Los Angeles County Sheriff's Department" in printed["lasd"]
+    assert "request to Los Angeles World Airports" in printed["lawa"]
+    assert "the Los Angeles World Airports" not in printed["lawa"]
+    assert "to the Office of the City Clerk, City of Los Angeles" in printed["la-city-clerk"]
