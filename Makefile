@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium harfbuzz-subset redis-server bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql postgres-binaries chromium harfbuzz-subset redis-server dovecot bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ redis-server:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+# Debian's Dovecot IMAP server, for the tests of fetching mail (they start their own).
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || [ -n "$$TRACKER_DOVECOT" ] || { \
+	    echo "Installing Dovecot (Debian's dovecot-imapd) for the mail fetching tests..."; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; }
+
 # HarfBuzz's subsetter, which WeasyPrint uses to embed fonts; without it WeasyPrint
 # warns on import, and the tests treat warnings as errors.
 harfbuzz-subset:
@@ -64,10 +71,10 @@ typecheck: $(VENV)/.installed-test
 PYTEST = $(BIN)/pytest $(PYTEST_ARGS) --db $(1) || { status=$$?; \
   [ $$status -ne 5 ] || echo "pytest collected no tests on $(1)" >&2; exit $$status; }
 
-test-sqlite: $(VENV)/.installed-test harfbuzz-subset chromium redis-server
+test-sqlite: $(VENV)/.installed-test harfbuzz-subset chromium redis-server dovecot
 	$(call PYTEST,sqlite)
 
-test-postgresql: $(VENV)/.installed-test harfbuzz-subset postgres-binaries chromium redis-server
+test-postgresql: $(VENV)/.installed-test harfbuzz-subset postgres-binaries chromium redis-server dovecot
 	$(call PYTEST,postgresql)
 
 test: lint typecheck test-sqlite test-postgresql
