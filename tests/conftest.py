@@ -28,6 +28,9 @@ from tracker.letters.services import draft_letter, library
 from tracker.requests.models import Organization, RecordsRequest
 from tracker.requests.services import RequestValues, create_request
 
+# The tests' own mail servers (Dovecot), as fixtures for any test that needs one.
+pytest_plugins = ["tests.mailservers"]
+
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
 

@@ -18,6 +18,7 @@ from tracker.deadlines import cli as deadline_commands
 from tracker.documents import cli as document_commands
 from tracker.extensions import db
 from tracker.letters.cli import letters
+from tracker.mail import cli as mail_commands
 from tracker.requests.cli import requests_cli
 from tracker.search.cli import search_command
 
@@ -34,6 +35,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(restore)
     deadline_commands.register(app)
     document_commands.register(app)
+    mail_commands.register(app)
 
 
 @click.command()

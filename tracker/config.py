@@ -49,6 +49,14 @@ DEFAULTS: dict[str, Any] = {
     # minute hour day month weekday, on Los Angeles' clock; "off" for none.
     "REMIND_CRON": "0 7 * * *",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Mail goes out through TRACKER_MAIL_* (SMTP); answers come in from this mailbox.
+    "IMAP_HOST": None,
+    "IMAP_PORT": None,
+    "IMAP_USER": None,
+    "IMAP_PASSWORD": None,
+    "IMAP_SSL": True,
+    "IMAP_FOLDER": "INBOX",
+    "IMAP_DONE_FOLDER": "Filed",
 }
 
 

@@ -1,0 +1,158 @@
+"""Fetching the mailbox, against Dovecot of the tests' own: nothing leaves it until stored."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from flask import Flask
+
+from tests.mailservers import ImapServer
+from tracker.mail.fetch import ImapSettings, MailboxUnavailable, fetch
+
+
+def reply(number: int) -> bytes:
+    """An agency's answer as it arrives: headers folded, CRLF, an attachment."""
+    message = EmailMessage()
+    message["From"] = "Records Unit <records@lapd.example.gov>"
+    message["To"] = "records+LA-2026-0042@coalition.example.org"
+    message["Subject"] = f"RE: Public records request LA-2026-0042 (part {number})"
+    message["Date"] = format_datetime(datetime(2026, 11, 20 + number, 9, 30, tzinfo=UTC))
+    message["Message-ID"] = make_msgid(domain="lapd.example.gov")
+    message.set_content(f"Please find part {number} of our response attached.\n")
+    message.add_attachment(
+        b"%PDF-1.4\n% part " + str(number).encode() + b"\n%%EOF\n",
+        maintype="application", subtype="pdf", filename=f"response-{number}.pdf",
+    )  # fmt: skip
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+@pytest.fixture
+def mail_app(make_app: Callable[..., Flask], imap: ImapServer) -> Flask:
+    return make_app(**imap.settings(IMAP_DONE_FOLDER="Filed by tracker"))
+
+
+def test_each_message_is_handed_over_as_sent_then_moved_to_the_done_folder(
+    mail_app: Flask, imap: ImapServer
+) -> None:
+    sent = [reply(number) for number in (1, 2, 3)]
+    for raw in sent:
+        imap.append(raw)
+    received: list[tuple[bytes, str]] = []
+    steps: list[tuple[int, int]] = []
+
+    with mail_app.app_context():
+        result = fetch(
+            lambda raw, uid: received.append((raw, uid)), progress=lambda *step: steps.append(step)
+        )
+
+    assert [raw for raw, _uid in received] == sent
+    assert len({uid for _raw, uid in received}) == 3
+    assert result.fetched == 3 and len(result.stored) == 3 and not result.left
+    assert result.summary() == "Fetched 3 messages: 3 stored."
+    assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert imap.messages("INBOX") == []
+    assert imap.messages("Filed by tracker") == sent
+
+    with mail_app.app_context():
+        again = fetch(lambda raw, uid: received.append((raw, uid)))
+    assert again.fetched == 0 and len(received) == 3
+    assert again.summary() == "Fetched 0 messages: 0 stored."
+
+
+def test_limit_fetches_the_oldest_first_and_leaves_the_rest(
+    mail_app: Flask, imap: ImapServer
+) -> None:
+    sent = [reply(number) for number in (1, 2, 3)]
+    for raw in sent:
+        imap.append(raw)
+    received: list[bytes] = []
+    with mail_app.app_context():
+        result = fetch(lambda raw, uid: received.append(raw), limit=2)
+    assert received == sent[:2] and len(result.stored) == 2
+    assert imap.messages("INBOX") == sent[2:]
+
+
+def test_a_message_the_handler_refuses_stays_in_the_mailbox_and_is_reported(
+    mail_app: Flask, imap: ImapServer
+) -> None:
+    sent = [reply(number) for number in (1, 2, 3)]
+    for raw in sent:
+        imap.append(raw)
+    stored: list[bytes] = []
+
+    def handler(raw: bytes, uid: str) -> None:
+        if b"part 2" in raw:
+            raise ValueError("the attachment could not be stored: disk full")
+        stored.append(raw)
+
+    with mail_app.app_context():
+        result = fetch(handler)
+
+    assert stored == [sent[0], sent[2]]
+    assert len(result.stored) == 2 and len(result.left) == 1
+    left = result.left[0]
+    assert left.reason == "the attachment could not be stored: disk full"
+    assert left.subject == "RE: Public records request LA-2026-0042 (part 2)"
+    assert result.summary() == (
+        f"Fetched 3 messages: 2 stored, 1 left in the mailbox: message {left.uid} "
+        "(RE: Public records request LA-2026-0042 (part 2)): "
+        "the attachment could not be stored: disk full."
+    )
+    assert imap.messages("INBOX") == [sent[1]]
+    assert imap.messages("Filed by tracker") == [sent[0], sent[2]]
+
+    # Tried again on the next fetch, and filed once the handler takes it.
+    with mail_app.app_context():
+        retried = fetch(lambda raw, uid: stored.append(raw))
+    assert len(retried.stored) == 1 and stored[-1] == sent[1]
+    assert imap.messages("INBOX") == []
+
+
+def test_a_wrong_password_is_a_clear_error_and_touches_nothing(
+    make_app: Callable[..., Flask], imap: ImapServer
+) -> None:
+    imap.append(reply(1))
+    app = make_app(**imap.settings(IMAP_PASSWORD="not the password"))
+    handled: list[bytes] = []
+    with app.app_context(), pytest.raises(MailboxUnavailable) as raised:
+        fetch(lambda raw, uid: handled.append(raw))
+    assert str(raised.value) == (
+        f"The mailbox refused the sign-in of records at 127.0.0.1:{imap.port}: check "
+        "TRACKER_IMAP_USER and TRACKER_IMAP_PASSWORD."
+    )
+    assert handled == [] and len(imap.messages("INBOX")) == 1
+
+
+def test_a_server_that_does_not_answer_is_a_clear_error(imap: ImapServer) -> None:
+    from tests.postgres import free_port
+
+    port = free_port()
+    settings = ImapSettings.from_config(imap.settings(IMAP_PORT=port))
+    with pytest.raises(
+        MailboxUnavailable, match=f"Could not connect to the mailbox at 127.0.0.1:{port}"
+    ):
+        fetch(lambda raw, uid: None, settings=settings)
+
+
+def test_no_mailbox_configured_says_which_settings_to_set(app: Flask) -> None:
+    with pytest.raises(MailboxUnavailable, match="set TRACKER_IMAP_HOST, TRACKER_IMAP_USER"):
+        fetch(lambda raw, uid: None)
+
+
+def test_the_hosted_mailbox_defaults_to_tls_on_port_993() -> None:
+    settings = ImapSettings.from_config(
+        {"IMAP_HOST": "imap.example.org", "IMAP_USER": "records@example.org", "IMAP_SSL": True}
+    )
+    assert (settings.port, settings.use_ssl, settings.folder) == (993, True, "INBOX")
+    plain = ImapSettings.from_config({"IMAP_HOST": "h", "IMAP_USER": "u", "IMAP_SSL": "false"})
+    assert (plain.port, plain.use_ssl) == (143, False)
+
+
+def test_the_command_says_filing_is_not_available_yet(mail_app: Flask, imap: ImapServer) -> None:
+    imap.append(reply(1))
+    result = mail_app.test_cli_runner().invoke(args=["mail", "fetch"])
+    assert result.exit_code == 2
+    assert "Filing incoming mail is not available yet." in result.output
+    assert len(imap.messages("INBOX")) == 1
