@@ -130,6 +130,10 @@ class ImapServer:
             mailbox.folder.set(folder, readonly=True)
             return [message.raw for message in mailbox.fetch(mark_seen=False)]
 
+    def uids(self, folder: str = "INBOX") -> list[str]:
+        with self.mailbox(folder) as mailbox:
+            return mailbox.uids()
+
     def empty(self) -> None:
         """Remove every folder but INBOX and every message, so each test starts afresh."""
         with self.mailbox() as mailbox:

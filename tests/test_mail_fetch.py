@@ -1,14 +1,17 @@
 """Fetching the mailbox, against Dovecot of the tests' own: nothing leaves it until stored."""
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
 
 from tests.mailservers import ImapServer
+from tracker.mail.cli import FILING_MODULE
 from tracker.mail.fetch import ImapSettings, MailboxUnavailable, fetch
 
 
@@ -95,9 +98,10 @@ def test_a_message_the_handler_refuses_stays_in_the_mailbox_and_is_reported(
     left = result.left[0]
     assert left.reason == "the attachment could not be stored: disk full"
     assert left.subject == "RE: Public records request LA-2026-0042 (part 2)"
+    assert left.sender == "records@lapd.example.gov"
     assert result.summary() == (
-        f"Fetched 3 messages: 2 stored, 1 left in the mailbox: message {left.uid} "
-        "(RE: Public records request LA-2026-0042 (part 2)): "
+        f"Fetched 3 messages: 2 stored, 1 left in the mailbox: message {left.uid} from "
+        'records@lapd.example.gov, "RE: Public records request LA-2026-0042 (part 2)": '
         "the attachment could not be stored: disk full."
     )
     assert imap.messages("INBOX") == [sent[1]]
@@ -156,3 +160,61 @@ def test_the_command_says_filing_is_not_available_yet(mail_app: Flask, imap: Ima
     assert result.exit_code == 2
     assert "Filing incoming mail is not available yet." in result.output
     assert len(imap.messages("INBOX")) == 1
+
+
+@pytest.fixture
+def filing(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """A stand-in for the filing of a message, which refuses the answer's part 2."""
+    filed: list[dict[str, object]] = []
+
+    def file_message(raw: bytes, *, source: str, actor: object, request: object = None) -> None:
+        if b"part 2" in raw:
+            raise ValueError("no request matches")
+        filed.append({"raw": raw, "source": source, "actor": actor, "request": request})
+
+    monkeypatch.setitem(sys.modules, FILING_MODULE, SimpleNamespace(file_message=file_message))
+    return filed
+
+
+def test_the_command_files_each_message_and_says_what_was_left(
+    mail_app: Flask, imap: ImapServer, filing: list[dict[str, object]]
+) -> None:
+    sent = [reply(number) for number in (1, 2, 3)]
+    for raw in sent:
+        imap.append(raw)
+
+    result = mail_app.test_cli_runner().invoke(args=["mail", "fetch"])
+
+    assert result.exit_code == 1
+    assert [entry["raw"] for entry in filing] == [sent[0], sent[2]]
+    assert {entry["source"] for entry in filing} == {"imap"}
+    assert "Fetching mail" in result.output
+    uid = imap.uids("INBOX")[0]
+    assert result.output.rstrip().endswith(
+        f"Fetched 3 messages: 2 stored, 1 left in the mailbox: message {uid} from "
+        'records@lapd.example.gov, "RE: Public records request LA-2026-0042 (part 2)": '
+        "no request matches."
+    )
+    assert imap.messages("INBOX") == [sent[1]]
+
+
+def test_the_command_with_nothing_waiting_says_so(
+    mail_app: Flask, imap: ImapServer, filing: list[dict[str, object]]
+) -> None:
+    result = mail_app.test_cli_runner().invoke(args=["mail", "fetch"])
+    assert result.exit_code == 0
+    assert result.output.rstrip().endswith("Fetched 0 messages: 0 stored.")
+
+
+def test_the_command_reports_a_refused_sign_in_on_one_line(
+    make_app: Callable[..., Flask], imap: ImapServer, filing: list[dict[str, object]]
+) -> None:
+    imap.append(reply(1))
+    app = make_app(**imap.settings(IMAP_PASSWORD="not the password"))
+    result = app.test_cli_runner().invoke(args=["mail", "fetch"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: The mailbox refused the sign-in of records at 127.0.0.1:{imap.port}: check "
+        "TRACKER_IMAP_USER and TRACKER_IMAP_PASSWORD.\n"
+    )
+    assert filing == [] and len(imap.messages("INBOX")) == 1

@@ -73,11 +73,13 @@ class LeftMessage:
     """A message left in the mailbox, and why."""
 
     uid: str
+    sender: str
     subject: str
     reason: str
 
     def __str__(self) -> str:
-        return f"message {self.uid} ({self.subject or 'no subject'}): {self.reason}"
+        subject = f'"{self.subject}"' if self.subject else "no subject"
+        return f"message {self.uid} from {self.sender or 'no sender'}, {subject}: {self.reason}"
 
 
 @dataclass
@@ -210,7 +212,8 @@ def handle_one(
     try:
         handler(raw, uid)
     except Exception as error:  # noqa: BLE001  (whatever went wrong, the message stays)
-        result.left.append(LeftMessage(uid, message.subject, str(error) or type(error).__name__))
+        reason = str(error) or type(error).__name__
+        result.left.append(LeftMessage(uid, message.from_, message.subject, reason))
         return
     mailbox.move([uid], settings.done_folder)
     result.stored.append(uid)
