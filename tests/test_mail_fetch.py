@@ -1,10 +1,15 @@
 """Fetching the mailbox, against Dovecot of the tests' own: nothing leaves it until stored."""
 
+import socket
+import ssl
+import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -218,3 +223,43 @@ def test_the_command_reports_a_refused_sign_in_on_one_line(
         "TRACKER_IMAP_USER and TRACKER_IMAP_PASSWORD.\n"
     )
     assert filing == [] and len(imap.messages("INBOX")) == 1
+
+
+def test_a_server_whose_certificate_is_not_trusted_is_refused(tmp_path: Path) -> None:
+    """imaplib checks no certificate by itself: the tracker must, before the password goes."""
+    key, certificate = tmp_path / "key.pem", tmp_path / "certificate.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    heard: list[bytes] = []
+
+    def serve() -> None:
+        connection, _address = listener.accept()
+        try:
+            with context.wrap_socket(connection, server_side=True) as tls:
+                tls.sendall(b"* OK IMAP4rev1 ready\r\n")
+                heard.append(tls.recv(1000))
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    settings = ImapSettings.from_config(
+        {"IMAP_HOST": "127.0.0.1", "IMAP_PORT": listener.getsockname()[1],
+         "IMAP_USER": "records", "IMAP_PASSWORD": "secret"}
+    )  # fmt: skip
+    try:
+        with pytest.raises(MailboxUnavailable, match="certificate verify failed"):
+            fetch(lambda raw, uid: None, settings=settings)
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+    assert heard == []
