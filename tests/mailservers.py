@@ -7,6 +7,7 @@ or, for root, Debian's ``dovecot`` system user, which then owns the folder. Ever
 of its services runs as that user, without chroot, so it needs no privilege at all.
 """
 
+import grp
 import os
 import pwd
 import shutil
@@ -37,7 +38,7 @@ def dovecot_program() -> str:
     return program
 
 
-def dovecot_config(folder: Path, port: int, user: str) -> str:
+def dovecot_config(folder: Path, port: int, user: str, group: str) -> str:
     # Plain-text passwords are accepted only because the server listens on 127.0.0.1,
     # which Dovecot counts as secured; disable_plaintext_auth stays at its default.
     return f"""\
@@ -50,7 +51,7 @@ instance_name = tracker-test-{port}
 log_path = {folder}/dovecot.log
 info_log_path = {folder}/dovecot.log
 default_internal_user = {user}
-default_internal_group = {user}
+default_internal_group = {group}
 default_login_user = {user}
 first_valid_uid = 1
 mail_location = maildir:{folder}/mail/%u
@@ -61,7 +62,7 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={user} gid={user} home={folder}/home/%u
+  args = uid={user} gid={group} home={folder}/home/%u
 }}
 service imap-login {{
   chroot =
@@ -178,7 +179,8 @@ def imap_server() -> Iterator[ImapServer]:
         account = pwd.getpwuid(os.geteuid())
         user = account.pw_name
     config = folder / "dovecot.conf"
-    config.write_text(dovecot_config(folder, port, user))
+    group = grp.getgrgid(account.pw_gid).gr_name
+    config.write_text(dovecot_config(folder, port, user, group))
     (folder / "passwd").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
     for path in (folder, config, folder / "passwd"):
         os.chown(path, account.pw_uid, account.pw_gid)
