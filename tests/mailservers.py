@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from imap_tools import MailBoxUnencrypted, MailMessage
 
 from tests.postgres import free_port
+from tracker.mail.fetch import RawMailBoxUnencrypted
 
 IMAP_USER = "records"
 IMAP_PASSWORD = "correct horse battery staple"
@@ -80,18 +80,6 @@ service anvil {{
 """
 
 
-class RawMessage(MailMessage):
-    """A fetched message that keeps its bytes as the server sent them."""
-
-    def __init__(self, fetch_data: list[Any]) -> None:
-        super().__init__(fetch_data)
-        self.raw: bytes = self._get_message_data_parts(fetch_data)[0]
-
-
-class ServerMailBox(MailBoxUnencrypted):
-    email_message_class = RawMessage
-
-
 @dataclass
 class ImapServer:
     host: str
@@ -111,8 +99,8 @@ class ImapServer:
             **overrides,
         }
 
-    def mailbox(self, folder: str = "INBOX") -> ServerMailBox:
-        return ServerMailBox(self.host, self.port, timeout=30).login(
+    def mailbox(self, folder: str = "INBOX") -> RawMailBoxUnencrypted:
+        return RawMailBoxUnencrypted(self.host, self.port, timeout=30).login(
             self.user, self.password, initial_folder=folder
         )
 

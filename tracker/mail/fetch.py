@@ -6,6 +6,7 @@ fetch. Nothing is ever deleted.
 """
 
 import imaplib
+import logging
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from tracker.tasks import setting_on
 
 Handler = Callable[[bytes, str], None]
 Progress = Callable[[int, int], None]
+
+logger = logging.getLogger(__name__)
 
 # Seconds a connection may wait on the server before it gives up.
 TIMEOUT = 60
@@ -92,11 +95,14 @@ class FetchResult:
         return len(self.stored) + len(self.left)
 
     def summary(self) -> str:
-        noun = "message" if self.fetched == 1 else "messages"
-        line = f"Fetched {self.fetched} {noun}: {len(self.stored)} stored"
+        line = f"Fetched {plural(self.fetched, 'message')}: {len(self.stored)} stored"
         if self.left:
             line += f", {len(self.left)} left in the mailbox: " + "; ".join(map(str, self.left))
         return line + "."
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class RawMailMessage(MailMessage):
@@ -188,9 +194,10 @@ def fetch(
             if progress:
                 progress(index, len(uids))
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as error:
+        # A message stored but not yet moved is handed over again on the next fetch.
         raise MailboxUnavailable(
             f"The mailbox of {settings.address} stopped answering after "
-            f"{len(result.stored)} messages were stored: {error}"
+            f"{plural(len(result.stored), 'message')} stored and moved: {error}"
         ) from None
     finally:
         try:
@@ -212,6 +219,7 @@ def handle_one(
     try:
         handler(raw, uid)
     except Exception as error:  # noqa: BLE001  (whatever went wrong, the message stays)
+        logger.warning("Message %s left in %s", uid, settings.folder, exc_info=True)
         reason = str(error) or type(error).__name__
         result.left.append(LeftMessage(uid, message.from_, message.subject, reason))
         return
