@@ -2,7 +2,9 @@
 
 import io
 import mailbox
+import os
 import re
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -392,3 +394,15 @@ def test_a_long_message_is_folded_away(app, client, auth, make_user, make_reques
     html = client.get(f"/requests/{record.reference}").get_data(as_text=True)
     assert ("<details>" in html) is (lines > 25)
     assert f"Line {lines - 1}" in html
+
+
+def test_the_kept_raw_email_is_no_orphan_to_the_doctor(app, runner, make_request):
+    record = make_request()
+    entry = file_message(agency_reply(), source="upload", actor=None, request=record)
+    db.session.commit()
+    kept = Path(app.instance_path, "documents", *entry.correspondence.raw_storage_key.split("/"))
+    long_ago = time.time() - 7 * 24 * 60 * 60
+    os.utime(kept, (long_ago, long_ago))
+    result = runner.invoke(args=["doctor", "--repair"])
+    assert result.exit_code == 0, result.output
+    assert "0 orphans" in result.output and kept.exists()
