@@ -25,6 +25,7 @@ from tracker.documents.services import store_files
 from tracker.extensions import db
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
+from tracker.mail.inbox import file_message
 from tracker.requests.models import Organization, RecordsRequest
 from tracker.requests.services import RequestValues, create_request
 
@@ -323,7 +324,13 @@ def world(app, make_user, make_agency, make_request):
     # Links that still work: an invitation for the staff member, a reset for the viewer.
     _, invitation = make_account_link(users[Role.STAFF], LinkKind.INVITATION, users[Role.ADMIN])
     _, reset = make_account_link(users[Role.VIEWER], LinkKind.RESET, users[Role.ADMIN])
+    held = file_message(
+        b"From: someone@example.net\r\nSubject: About those records\r\n\r\nWhich request?\r\n",
+        source="imap",
+        actor=None,
+    ).correspondence
     db.session.commit()
+    on_held = {"correspondence_id": held.id}
     return {
         "users": users,
         "args": {
@@ -355,6 +362,9 @@ def world(app, make_user, make_agency, make_request):
             "documents.show": on_document,
             "documents.delete": on_document,
             "documents.download_zip": {"reference": record.reference},
+            "mail.upload_mail": {"reference": record.reference},
+            "mail.assign_held": on_held,
+            "mail.discard_held": on_held,
             "deadlines.agency_calendar": {"agency_id": agency.id},
             "deadlines.add_calendar_day": {"agency_id": agency.id},
             "deadlines.remove_calendar_day": {"agency_id": agency.id, "day_id": closure.id},

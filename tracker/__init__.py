@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         documents,
         errors,
         letters,
+        mail,
         models,  # noqa: F401  (every model, for Alembic)
         organizations,
         requests,
@@ -78,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(letters.bp)
     app.register_blueprint(deadlines.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(mail.bp)
     app.register_blueprint(search.bp)
 
     @app.get("/")

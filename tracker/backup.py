@@ -118,7 +118,9 @@ def run(command: list[str], env: dict[str, str]) -> None:
 @dataclass
 class Snapshot:
     tables: dict[str, int]
-    documents: list[tuple[str, int, str]]  # key, size, sha256
+    # key, size, sha256 of each stored file: the documents' and the raw emails'.
+    documents: list[tuple[str, int, str]]
+    emails: int = 0
 
 
 def count_of(name: str) -> Select[Any]:
@@ -129,7 +131,12 @@ def count_rows(tables: list[str], count: Any) -> dict[str, int]:
     return {name: int(count(name)) for name in sorted(tables)}
 
 
-DOCUMENT_KEYS = "SELECT DISTINCT storage_key, size, sha256 FROM documents ORDER BY storage_key"
+# The stored files the rows name: documents, and the raw emails kept beside them.
+DOCUMENT_KEYS = (
+    "SELECT storage_key, size, sha256 FROM documents"
+    " UNION SELECT raw_storage_key, raw_size, raw_sha256 FROM correspondence ORDER BY 1"
+)
+EMAIL_COUNT = "SELECT count(*) FROM correspondence"
 
 
 def copy_sqlite(engine: Engine, target: Path) -> Snapshot:
@@ -157,10 +164,11 @@ def copy_sqlite(engine: Engine, target: Path) -> Snapshot:
             ).fetchone()[0],
         )
         documents = [(str(k), int(s), str(h)) for k, s, h in copy.execute(DOCUMENT_KEYS)]
+        emails = int(copy.execute(EMAIL_COUNT).fetchone()[0])
     finally:
         copy.close()
         source.close()
-    return Snapshot(tables, documents)
+    return Snapshot(tables, documents, emails)
 
 
 def dump_postgres(engine: Engine, target: Path) -> Snapshot:
@@ -179,12 +187,13 @@ def dump_postgres(engine: Engine, target: Path) -> Snapshot:
             documents = [
                 (str(k), int(s), str(h)) for k, s, h in connection.execute(text(DOCUMENT_KEYS))
             ]
+            emails = int(connection.scalar(text(EMAIL_COUNT)) or 0)
             run(
                 [program, "--format=custom", "--no-owner", "--no-privileges",
                  f"--snapshot={snapshot_id}", f"--file={target}", f"--dbname={address}"],
                 env,
             )  # fmt: skip
-    return Snapshot(tables, documents)
+    return Snapshot(tables, documents, emails)
 
 
 # Writing an archive.
@@ -315,13 +324,14 @@ def backup(output: Path | None) -> None:
         raise
 
     rows = sum(snapshot.tables.values())
-    documents = len(snapshot.documents) - len(missing)
+    documents = len(snapshot.documents) - snapshot.emails - len(missing)
+    emails = f"{plural(snapshot.emails, 'email')}, " if snapshot.emails else ""
     templates = len(letter_files(letters))
     for key in missing:
         click.echo(f"missing from storage, not backed up: {key}", err=True)
     click.echo(
         f"Backed up {plural(rows, 'row')} in {plural(len(snapshot.tables), 'table')}, "
-        f"{plural(documents, 'document')}, {plural(templates, 'letter template')} and the "
+        f"{plural(documents, 'document')}, {emails}{plural(templates, 'letter template')} and the "
         f"secret key: {plural(len(written.entries), 'file')}, {megabytes(written.bytes)}, "
         f"to {output} ({megabytes(output.stat().st_size)})."
     )

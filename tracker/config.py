@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "BODY_TIMEOUT": 10,
     "BODY_MIN_RATE_KB": 20,
     "STORAGE_BACKEND": "local",
+    # The reply address each request's email carries, e.g.
+    # "records+{reference}@coalition.example"; replies to it file themselves. Empty: none.
+    "MAIL_REPLY_TO": "",
     # Jobs: a SQLite queue in the instance folder unless REDIS_URL is set.
     "REDIS_URL": None,
     "TASKS_IMMEDIATE": False,

@@ -5,6 +5,7 @@ from tracker.auth.models import AccountLink, LoginAttempt, Role, User
 from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
 from tracker.documents.models import AgencyResponse, Document
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
+from tracker.mail.models import Correspondence
 from tracker.requests.models import (
     Organization,
     RecordsRequest,
@@ -17,6 +18,7 @@ __all__ = [
     "AccountLink",
     "Agency",
     "AgencyResponse",
+    "Correspondence",
     "Document",
     "AgencyCalendarDay",
     "ReminderLog",

@@ -21,6 +21,7 @@ from tracker.documents.models import Document
 from tracker.documents.services import staging_folder, storage, store_files
 from tracker.documents.storage import CHUNK, LocalStorage, Storage
 from tracker.extensions import db
+from tracker.mail.models import Correspondence
 from tracker.requests.models import RecordsRequest
 from tracker.requests.services import find_by_reference
 
@@ -108,6 +109,8 @@ def find_orphans(backend: Storage, checkup: Checkup) -> None:
         key for key in backend.keys() if not any(part.startswith(".") for part in key.split("/"))
     ]
     known = set(db.session.scalars(select(Document.storage_key)))
+    # The raw emails are kept in the same storage, under keys of the same kind.
+    known |= set(db.session.scalars(select(Correspondence.raw_storage_key)))
     cutoff = datetime.now(UTC) - ORPHAN_AGE
     for key in listed:
         if key in known:

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from tracker.auth.models import User, enum_column
 from tracker.documents.filetypes import type_label
 from tracker.extensions import Model
 from tracker.sqltypes import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from tracker.mail.models import Correspondence
 
 
 class ResponseKind(StrEnum):
@@ -109,6 +113,8 @@ class Document(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("records_requests.id"), index=True)
     response_id: Mapped[int | None] = mapped_column(ForeignKey("agency_responses.id"))
+    # The email it came attached to.
+    correspondence_id: Mapped[int | None] = mapped_column(ForeignKey("correspondence.id"))
     title: Mapped[str] = mapped_column(String(300))
     original_filename: Mapped[str] = mapped_column(String(255))
     storage_backend: Mapped[str] = mapped_column(String(20))
@@ -137,6 +143,7 @@ class Document(Model):
 
     response: Mapped[AgencyResponse | None] = relationship(back_populates="documents")
     uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])
+    correspondence: Mapped["Correspondence | None"] = relationship(back_populates="attachments")
 
     @property
     def type_label(self) -> str:

@@ -288,6 +288,8 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         ).all()
     from tracker.documents.forms import UPLOAD_ERROR, UploadForm
     from tracker.documents.models import Document
+    from tracker.mail.forms import MAIL_UPLOAD_ERROR, MailUploadForm
+    from tracker.mail.models import Correspondence, MailState
 
     deadlines = deadlines_for(db.session(), record)
     documents = db.session.scalars(
@@ -295,13 +297,21 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         .where(Document.request_id == record.id, Document.deleted_at.is_(None))
         .order_by(Document.id)
     ).all()
+    correspondence = db.session.scalars(
+        db.select(Correspondence)
+        .where(Correspondence.request_id == record.id, Correspondence.state == MailState.FILED)
+        .options(selectinload(Correspondence.attachments), joinedload(Correspondence.created_by))
+        .order_by(db.func.coalesce(Correspondence.sent_at, Correspondence.created_at))
+    ).all()
     editable = can_edit(current_user, record)
     upload_form = UploadForm()
+    mail_form = MailUploadForm()
     shown_at_fields = []
     if editable:
         # An upload's refusals, shown at the upload form the redirect scrolls to.
         upload_form.files.errors = get_flashed_messages(category_filter=[UPLOAD_ERROR])
-        shown_at_fields = [UPLOAD_ERROR]
+        mail_form.mail.errors = get_flashed_messages(category_filter=[MAIL_UPLOAD_ERROR])
+        shown_at_fields = [UPLOAD_ERROR, MAIL_UPLOAD_ERROR]
     return render_template(
         "requests/show.html",
         record=record,
@@ -310,6 +320,8 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         deadlines=deadlines,
         documents=documents,
         upload_form=upload_form,
+        correspondence=correspondence,
+        mail_form=mail_form,
         flashes_shown_at_fields=shown_at_fields,
         standing=standing_for(record, deadlines, local_today()),
         siblings=siblings,

@@ -1,0 +1,419 @@
+"""Emails in: read one, find its request, keep it whole with its attachments.
+
+A message is parsed with the standard library's ``email`` package (policy
+``default``); an HTML body is reduced to its text by ``nh3`` and never kept as
+HTML. Nothing a message says about itself is trusted: its From is text to show,
+never a person of the tracker. The raw bytes are kept in the documents' storage,
+so whatever could not be read is still there to read later.
+
+Operations flush; callers commit. The raw message and its attachments are stored
+in the same transaction as the rows, and removed again if it rolls back.
+"""
+
+import email.parser
+import email.policy
+import hashlib
+import html
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage, Message
+from typing import Any
+
+import nh3
+from flask import current_app
+from sqlalchemy import select
+
+from tracker.auth.models import User
+from tracker.documents.models import Document
+from tracker.documents.services import (
+    TEXT_LIMIT,
+    forget_on_rollback,
+    record_event,
+    staging_folder,
+    storage,
+    store_files,
+    upload_limit,
+)
+from tracker.documents.storage import stage
+from tracker.extensions import db
+from tracker.mail.models import (
+    HEADER_LIMIT,
+    Correspondence,
+    Direction,
+    MailSource,
+    MailState,
+)
+from tracker.requests.models import RecordsRequest
+from tracker.requests.services import find_by_reference
+from tracker.sqltypes import utcnow
+
+
+class NotAnEmail(ValueError):
+    """The bytes given carry none of the headers every email has."""
+
+
+@dataclass
+class Parsed:
+    """What could be read of a message; ``notes`` says what could not."""
+
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    from_address: str = ""
+    to_addresses: list[str] = field(default_factory=list)
+    subject: str = ""
+    sent_at: datetime | None = None
+    text: str = ""
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FiledMessage:
+    correspondence: Correspondence
+    stored: list[Document] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    # The same message was already on file: nothing new was stored.
+    already: bool = False
+
+
+def clean(value: str, limit: int | None = HEADER_LIMIT) -> str:
+    """Text a database column takes: no NUL, and within the column's size."""
+    value = value.replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def header_text(message: Message, name: str, notes: list[str]) -> str:
+    try:
+        value = message.get(name)
+        return "" if value is None else " ".join(str(value).split())
+    except Exception as error:  # a header the parser cannot make sense of
+        notes.append(f"The {name} header could not be read ({type(error).__name__}).")
+        raw = message.get_all(name, failobj=[])
+        return " ".join(str(raw[0]).split()) if raw else ""
+
+
+def header_addresses(message: Message, names: tuple[str, ...], notes: list[str]) -> list[str]:
+    found: list[str] = []
+    for name in names:
+        try:
+            for value in message.get_all(name, failobj=[]):
+                addresses = getattr(value, "addresses", None)
+                if addresses is None:
+                    found.append(str(value))
+                    continue
+                found += [str(address) for address in addresses]
+        except Exception as error:
+            notes.append(f"The {name} header could not be read ({type(error).__name__}).")
+    return found
+
+
+def message_ids(value: str) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", value)
+
+
+def html_to_text(markup: str) -> str:
+    """The text of an HTML body: every tag dropped (scripts and styles with their content)."""
+    markup = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h[1-6]|blockquote)\s*>", "\n", markup)
+    text = html.unescape(nh3.clean(markup, tags=set()))
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def part_text(part: Message, notes: list[str]) -> str:
+    try:
+        content = part.get_content()  # type: ignore[attr-defined]
+        return content if isinstance(content, str) else bytes(content).decode("utf-8", "replace")
+    except Exception as error:
+        notes.append(f"The text of the message could not be decoded ({type(error).__name__}).")
+    payload = part.get_payload(decode=True)
+    return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+
+
+def body_text(message: EmailMessage, notes: list[str]) -> str:
+    try:
+        body = message.get_body(preferencelist=("plain", "html"))
+    except Exception as error:
+        notes.append(f"The body of the message could not be found ({type(error).__name__}).")
+        return ""
+    if body is None:
+        return ""
+    text = part_text(body, notes)
+    if body.get_content_type() == "text/html":
+        text = html_to_text(text)
+    return text.replace("\r\n", "\n")
+
+
+def attachment_bytes(part: Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        # A message attached as a message (message/rfc822): kept as its own .eml.
+        return inner[0].as_bytes(policy=email.policy.default)
+    return b""
+
+
+def attachments_of(message: EmailMessage, notes: list[str]) -> list[tuple[str, bytes]]:
+    found: list[tuple[str, bytes]] = []
+    try:
+        parts = list(message.iter_attachments())
+    except Exception as error:
+        notes.append(f"The attachments could not be listed ({type(error).__name__}).")
+        return found
+    for number, part in enumerate(parts, start=1):
+        try:
+            name = part.get_filename() or ""
+        except Exception:
+            name = ""
+        if not name:
+            name = (
+                f"attachment-{number}.eml"
+                if part.get_content_type() == "message/rfc822"
+                else (f"attachment-{number}")
+            )
+        try:
+            found.append((name, attachment_bytes(part)))
+        except Exception as error:
+            notes.append(f"The attachment “{name}” could not be decoded ({type(error).__name__}).")
+    return found
+
+
+def parse(raw: bytes) -> Parsed:
+    """Read a message; whatever is malformed is noted, never raised."""
+    message: Any = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+    notes: list[str] = []
+    for defect in getattr(message, "defects", [])[:5]:
+        notes.append(f"The message is malformed: {type(defect).__name__}.")
+    parsed = Parsed(notes=notes)
+    parsed.message_id = clean(header_text(message, "Message-ID", notes))
+    in_reply_to = header_text(message, "In-Reply-To", notes)
+    parsed.in_reply_to = clean((message_ids(in_reply_to) or [in_reply_to])[0])
+    parsed.references = message_ids(header_text(message, "References", notes))
+    senders = header_addresses(message, ("From",), notes)
+    parsed.from_address = clean(", ".join(senders) or header_text(message, "From", notes))
+    parsed.to_addresses = [
+        clean(address)
+        for address in header_addresses(
+            message, ("To", "Cc", "Delivered-To", "X-Original-To"), notes
+        )
+    ]
+    parsed.subject = clean(header_text(message, "Subject", notes), 5000)
+    try:
+        date_header = message.get("Date")
+        when = getattr(date_header, "datetime", None)
+        if date_header is not None and when is None:
+            notes.append("The Date header is not a date.")
+        if isinstance(when, datetime):
+            parsed.sent_at = when if when.tzinfo else when.replace(tzinfo=UTC)
+    except Exception as error:
+        notes.append(f"The Date header could not be read ({type(error).__name__}).")
+    parsed.text = clean(body_text(message, notes), TEXT_LIMIT)
+    parsed.attachments = attachments_of(message, notes)
+    return parsed
+
+
+def looks_like_email(parsed: Parsed) -> bool:
+    return bool(parsed.from_address or parsed.subject or parsed.message_id or parsed.sent_at)
+
+
+# Matching a message to its request ------------------------------------------------------
+
+
+def reply_address_pattern() -> re.Pattern[str] | None:
+    """The configured reply address with the reference as a group, e.g. records+(…)@host."""
+    template = str(current_app.config.get("MAIL_REPLY_TO") or "")
+    if "{reference}" not in template:
+        return None
+    before, _, after = template.partition("{reference}")
+    return re.compile(
+        rf"(?<![\w.+-]){re.escape(before)}([A-Za-z0-9-]+){re.escape(after)}(?![\w.-])", re.I
+    )
+
+
+def reference_pattern() -> re.Pattern[str]:
+    prefix = re.escape(str(current_app.config["REFERENCE_PREFIX"]))
+    return re.compile(rf"(?<![\w-])({prefix}-\d{{4}}-\d{{4,}})(?![\w-])", re.I)
+
+
+def by_reply_address(parsed: Parsed) -> RecordsRequest | None:
+    pattern = reply_address_pattern()
+    if pattern is None:
+        return None
+    for address in parsed.to_addresses:
+        for reference in pattern.findall(address):
+            record = find_by_reference(reference.upper())
+            if record is not None:
+                return record
+    return None
+
+
+def by_thread(parsed: Parsed) -> RecordsRequest | None:
+    ids = [value for value in [parsed.in_reply_to, *reversed(parsed.references)] if value]
+    if not ids:
+        return None
+    known = db.session.scalars(
+        select(Correspondence).where(
+            Correspondence.message_id.in_(ids), Correspondence.request_id.is_not(None)
+        )
+    ).all()
+    for message_id in ids:
+        for entry in known:
+            if entry.message_id == message_id and entry.request is not None:
+                return entry.request
+    return None
+
+
+def the_one(records: set[int]) -> RecordsRequest | None:
+    return db.session.get(RecordsRequest, next(iter(records))) if len(records) == 1 else None
+
+
+def by_number(parsed: Parsed) -> RecordsRequest | None:
+    """A reference of ours, else an agency's tracking number, naming exactly one request."""
+    words = f"{parsed.subject}\n{parsed.text}"
+    references = {found.upper() for found in reference_pattern().findall(words)}
+    if references:
+        ids = set(
+            db.session.scalars(
+                select(RecordsRequest.id).where(RecordsRequest.reference.in_(references))
+            )
+        )
+        if ids:
+            return the_one(ids)
+    tracked = db.session.execute(
+        select(RecordsRequest.id, RecordsRequest.agency_tracking_number).where(
+            RecordsRequest.agency_tracking_number != ""
+        )
+    ).all()
+    matched = set()
+    for request_id, number in tracked:
+        number = number.strip()
+        if len(number) < 3:
+            continue
+        if re.search(rf"(?<![\w-]){re.escape(number)}(?![\w-])", words, re.I):
+            matched.add(request_id)
+    return the_one(matched)
+
+
+def match(parsed: Parsed) -> RecordsRequest | None:
+    """The request a message is about: by reply address, thread, then a number it names."""
+    return by_reply_address(parsed) or by_thread(parsed) or by_number(parsed)
+
+
+# Filing ---------------------------------------------------------------------------------
+
+
+def keep_raw(raw: bytes) -> tuple[str, str]:
+    """Store the raw message like an upload: the backend's name and the generated key."""
+    backend = storage()
+    staged = stage(io.BytesIO(raw), staging_folder(), max(len(raw), 1))
+    try:
+        key = backend.put(staged)
+    finally:
+        staged.discard()
+    forget_on_rollback(backend, key)
+    return backend.name, key
+
+
+def read_raw(entry: Correspondence) -> bytes:
+    with storage().open(entry.raw_storage_key) as handle:
+        return handle.read()
+
+
+def store_attachments(
+    entry: Correspondence, record: RecordsRequest, parsed: Parsed, actor: User | None
+) -> FiledMessage:
+    files: list[tuple[str | None, Any]] = [
+        (name, io.BytesIO(content)) for name, content in parsed.attachments
+    ]
+    result = store_files(record, files, actor)
+    for document in result.stored + result.linked:
+        if document.correspondence_id is None:
+            document.correspondence = entry
+    return FiledMessage(entry, result.stored + result.linked, result.refused)
+
+
+def file_note(entry: Correspondence) -> str:
+    sender = entry.from_address or "an unknown sender"
+    return f"Filed an email from {sender}: {entry.subject or '(no subject)'}"
+
+
+def file_message(
+    raw: bytes,
+    *,
+    source: str,
+    actor: User | None,
+    request: RecordsRequest | None = None,
+) -> FiledMessage:
+    """Keep a message once: filed on its request, or held when it matches none."""
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = db.session.scalar(select(Correspondence).where(Correspondence.raw_sha256 == digest))
+    if existing is not None:
+        return FiledMessage(existing, already=True)
+    if len(raw) > upload_limit():
+        raise NotAnEmail(
+            f"The message is larger than the {upload_limit() // 1024 // 1024} MB limit."
+        )
+    parsed = parse(raw)
+    if not looks_like_email(parsed):
+        raise NotAnEmail("It has no From, Subject, Date or Message-ID: it is not an email.")
+    record = request if request is not None else match(parsed)
+    backend_name, key = keep_raw(raw)
+    entry = Correspondence(
+        request_id=record.id if record is not None else None,
+        direction=Direction.IN,
+        state=MailState.FILED if record is not None else MailState.HELD,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=clean(" ".join(parsed.references), None),
+        from_address=parsed.from_address,
+        to_addresses=clean(", ".join(parsed.to_addresses), None),
+        subject=parsed.subject,
+        sent_at=parsed.sent_at,
+        text=parsed.text,
+        notes=clean("\n".join(parsed.notes), None),
+        raw_sha256=digest,
+        raw_size=len(raw),
+        raw_storage_backend=backend_name,
+        raw_storage_key=key,
+        source=MailSource(source),
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    if record is None:
+        return FiledMessage(entry)
+    record_event(record, actor, "mail", file_note(entry))
+    filed = store_attachments(entry, record, parsed, actor)
+    db.session.flush()
+    return filed
+
+
+def assign(entry: Correspondence, record: RecordsRequest, actor: User) -> FiledMessage:
+    """Place a held message on a request: filed there, its attachments stored with it."""
+    if entry.state is not MailState.HELD:
+        raise ValueError("Only a message in the holding pen can be assigned.")
+    entry.request_id = record.id
+    entry.request = record
+    entry.state = MailState.FILED
+    record_event(record, actor, "mail", file_note(entry) + " (placed from the holding pen)")
+    filed = store_attachments(entry, record, parse(read_raw(entry)), actor)
+    db.session.flush()
+    return filed
+
+
+def discard(entry: Correspondence, reason: str, actor: User) -> None:
+    """Take a held message out of the pen; it is kept, with who discarded it and why."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Say why the message is discarded.")
+    if entry.state is not MailState.HELD:
+        raise ValueError("Only a message in the holding pen can be discarded.")
+    entry.state = MailState.DISCARDED
+    entry.discard_reason = reason
+    entry.discarded_by_id = actor.id
+    entry.discarded_at = utcnow()
+    db.session.flush()
