@@ -3,20 +3,17 @@
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from flask import Flask
 
 from tests.mailservers import ImapServer
-from tracker.mail.cli import FILING_MODULE
 from tracker.mail.fetch import ImapSettings, MailboxUnavailable, fetch
 
 
@@ -159,12 +156,44 @@ def test_the_hosted_mailbox_defaults_to_tls_on_port_993() -> None:
     assert (plain.port, plain.use_ssl) == (143, False)
 
 
-def test_the_command_says_filing_is_not_available_yet(mail_app: Flask, imap: ImapServer) -> None:
-    imap.append(reply(1))
-    result = mail_app.test_cli_runner().invoke(args=["mail", "fetch"])
-    assert result.exit_code == 2
-    assert "Filing incoming mail is not available yet." in result.output
-    assert len(imap.messages("INBOX")) == 1
+def test_the_command_files_the_agency_s_reply_on_its_request_once(
+    make_app: Callable[..., Flask], imap: ImapServer
+) -> None:
+    from sqlalchemy import select
+
+    from tracker.agencies.models import Agency
+    from tracker.documents.models import Document
+    from tracker.extensions import db
+    from tracker.mail.models import Correspondence
+    from tracker.requests.models import RecordsRequest
+    from tracker.requests.services import RequestValues, create_request
+
+    app = make_app(**imap.settings(MAIL_REPLY_TO="records+{reference}@coalition.example.org"))
+    with app.app_context():
+        agency = Agency(name="Los Angeles Police Department", law="ca-cpra")
+        db.session.add(agency)
+        record = create_request(RequestValues(title="Reports", agency=agency), None)
+        db.session.commit()
+        reference = record.reference
+    raw = reply(1).replace(b"LA-2026-0042", reference.encode())
+    imap.append(raw)
+    result = app.test_cli_runner().invoke(args=["mail", "fetch"])
+    assert result.exit_code == 0, result.output
+    assert "Fetched 1 message" in result.output
+    assert imap.messages("INBOX") == []
+    with app.app_context():
+        record = db.session.scalars(select(RecordsRequest)).one()
+        message = db.session.scalars(select(Correspondence)).one()
+        assert message.request_id == record.id and message.source == "imap"
+        assert "part 1 of our response" in message.text
+        document = db.session.scalars(select(Document)).one()
+        assert document.request_id == record.id and document.original_filename == "response-1.pdf"
+        assert any("Filed an email" in event.note for event in record.events)
+    # Seen again (a move that failed last time): stored once.
+    imap.append(raw)
+    assert app.test_cli_runner().invoke(args=["mail", "fetch"]).exit_code == 0
+    with app.app_context():
+        assert len(db.session.scalars(select(Correspondence)).all()) == 1
 
 
 @pytest.fixture
@@ -177,7 +206,7 @@ def filing(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
             raise ValueError("no request matches")
         filed.append({"raw": raw, "source": source, "actor": actor, "request": request})
 
-    monkeypatch.setitem(sys.modules, FILING_MODULE, SimpleNamespace(file_message=file_message))
+    monkeypatch.setattr("tracker.mail.inbox.file_message", file_message)
     return filed
 
 

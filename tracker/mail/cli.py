@@ -1,6 +1,5 @@
 """``tracker mail fetch``: file the answers waiting in the mailbox, by hand."""
 
-import importlib
 from contextlib import ExitStack
 from typing import Any
 
@@ -9,9 +8,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from tracker.extensions import db
+from tracker.mail import inbox
 from tracker.mail.fetch import Handler, MailboxUnavailable, fetch
-
-FILING_MODULE = "tracker.mail.inbox"
 
 
 def register(app: Flask) -> None:
@@ -23,14 +21,8 @@ def mail_cli() -> None:
     """Mail coming in from the tracker's mailbox."""
 
 
-def filing_handler() -> Handler | None:
+def filing_handler() -> Handler:
     """Files one message and commits it, so it is stored before it leaves the folder."""
-    try:
-        inbox: Any = importlib.import_module(FILING_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != FILING_MODULE:
-            raise
-        return None
 
     def handle(raw: bytes, uid: str) -> None:
         try:
@@ -49,9 +41,6 @@ def filing_handler() -> Handler | None:
 def fetch_command(limit: int | None) -> None:
     """File each new message of the mailbox, then move it to the done folder."""
     handler = filing_handler()
-    if handler is None:
-        click.echo("Error: Filing incoming mail is not available yet.", err=True)
-        raise click.exceptions.Exit(2)
     with ExitStack() as stack:
         bar: Any = None
 
