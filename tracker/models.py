@@ -5,7 +5,7 @@ from tracker.auth.models import AccountLink, LoginAttempt, Role, User
 from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
 from tracker.documents.models import AgencyResponse, Document
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
-from tracker.mail.models import Correspondence
+from tracker.mail.models import Correspondence, MailFetch, OutgoingEmail
 from tracker.requests.models import (
     Organization,
     RecordsRequest,
@@ -23,6 +23,8 @@ __all__ = [
     "AgencyCalendarDay",
     "ReminderLog",
     "Letter",
+    "MailFetch",
+    "OutgoingEmail",
     "RequestGroup",
     "RequesterProfile",
     "LoginAttempt",

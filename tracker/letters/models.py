@@ -97,6 +97,9 @@ class Letter(Model):
     # and the documents sent with it (an appeal encloses the determination).
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     enclosure_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Filed through the agency's portal: which portal, and the confirmation it gave.
+    portal_name: Mapped[str] = mapped_column(String(300), default="")
+    portal_confirmation: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
