@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import ColumnElement, Date, ForeignKey, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User, enum_column
@@ -110,6 +110,23 @@ class Correspondence(Model):
     attachments: Mapped[list["Document"]] = relationship(
         back_populates="correspondence", order_by="Document.id"
     )
+
+    @classmethod
+    def needs_answer_clause(cls) -> ColumnElement[bool]:
+        """A message in, filed on a request, that nobody has answered or settled yet."""
+        return and_(
+            cls.direction == Direction.IN,
+            cls.state == MailState.FILED,
+            cls.answered_at.is_(None),
+        )
+
+    @property
+    def needs_answer(self) -> bool:
+        return (
+            self.direction == Direction.IN
+            and self.state == MailState.FILED
+            and self.answered_at is None
+        )
 
     @property
     def when(self) -> datetime:
