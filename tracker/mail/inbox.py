@@ -44,9 +44,11 @@ from tracker.mail.models import (
     Direction,
     MailSource,
     MailState,
+    SuggestionState,
 )
+from tracker.mail.portals import EVENT_LABELS, recognise
 from tracker.requests.models import RecordsRequest
-from tracker.requests.services import find_by_reference
+from tracker.requests.services import find_by_reference, update_request, values_of
 from tracker.sqltypes import utcnow
 
 
@@ -62,6 +64,8 @@ class Parsed:
     in_reply_to: str = ""
     references: list[str] = field(default_factory=list)
     from_address: str = ""
+    # The From header as written, for checks the parsed addresses could hide.
+    from_header: str = ""
     to_addresses: list[str] = field(default_factory=list)
     subject: str = ""
     sent_at: datetime | None = None
@@ -108,6 +112,14 @@ def header_addresses(message: Message, names: tuple[str, ...], notes: list[str])
         except Exception as error:
             notes.append(f"The {name} header could not be read ({type(error).__name__}).")
     return found
+
+
+def raw_headers(message: Message, name: str) -> list[str]:
+    """A header's every value as the sender wrote it, before any parsing."""
+    try:
+        return [str(value) for _, value in message.raw_items() if _.lower() == name.lower()]  # type: ignore[attr-defined]
+    except Exception:
+        return []
 
 
 def message_ids(value: str) -> list[str]:
@@ -195,6 +207,7 @@ def parse(raw: bytes) -> Parsed:
     parsed.references = message_ids(header_text(message, "References", notes))
     senders = header_addresses(message, ("From",), notes)
     parsed.from_address = clean(", ".join(senders) or header_text(message, "From", notes))
+    parsed.from_header = "\n".join(raw_headers(message, "From"))
     parsed.to_addresses = [
         clean(address)
         for address in header_addresses(
@@ -290,7 +303,8 @@ def by_number(parsed: Parsed) -> RecordsRequest | None:
     ).all()
     matched = set()
     for request_id, number in tracked:
-        number = number.strip()
+        # "#26-1234" on file is the "26-1234" a portal's notice names.
+        number = number.strip().lstrip("#").strip()
         if len(number) < 3:
             continue
         if re.search(rf"(?<![\w-]){re.escape(number)}(?![\w-])", words, re.I):
@@ -334,6 +348,39 @@ def store_attachments(
         if document.correspondence_id is None:
             document.correspondence = entry
     return FiledMessage(entry, result.stored + result.linked, result.refused)
+
+
+def note_portal(entry: Correspondence, parsed: Parsed, record: RecordsRequest | None) -> None:
+    """Mark a portal's notice as such, with what it suggests; any other message is left be."""
+    portal_url = record.agency.portal_url if record is not None else ""
+    notice = recognise(
+        parsed.from_header, entry.from_address, entry.subject, entry.text, portal_url
+    )
+    if notice is None:
+        return
+    entry.portal = notice.portal
+    entry.portal_event = notice.event
+    entry.portal_number = clean(notice.number, 100)
+    entry.portal_link = notice.link
+    entry.portal_due_on = notice.due_on
+    if notice.suggested_kind is not None and entry.suggestion_state is None:
+        entry.suggested_kind = notice.suggested_kind.value
+        entry.suggestion_state = SuggestionState.OPEN
+
+
+def take_portal_number(entry: Correspondence, record: RecordsRequest) -> None:
+    """The portal's number becomes the agency's tracking number, when the request has none."""
+    if not entry.portal_number or record.agency_tracking_number.strip():
+        return
+    values = values_of(record)
+    values.agency_tracking_number = entry.portal_number
+    event = EVENT_LABELS.get(entry.portal_event, "notice").lower()
+    update_request(
+        record,
+        values,
+        None,
+        f"The agency's number, from {entry.portal}'s {event} notice “{entry.subject}”.",
+    )
 
 
 def file_note(entry: Correspondence) -> str:
@@ -382,11 +429,13 @@ def file_message(
         source=MailSource(source),
         created_by_id=actor.id if actor else None,
     )
+    note_portal(entry, parsed, record)
     db.session.add(entry)
     db.session.flush()
     if record is None:
         return FiledMessage(entry)
     record_event(record, actor, "mail", file_note(entry))
+    take_portal_number(entry, record)
     filed = store_attachments(entry, record, parsed, actor)
     db.session.flush()
     return filed
@@ -400,7 +449,11 @@ def assign(entry: Correspondence, record: RecordsRequest, actor: User) -> FiledM
     entry.request = record
     entry.state = MailState.FILED
     record_event(record, actor, "mail", file_note(entry) + " (placed from the holding pen)")
-    filed = store_attachments(entry, record, parse(read_raw(entry)), actor)
+    parsed = parse(read_raw(entry))
+    # Looked at again: the request's agency may name the portal's address.
+    note_portal(entry, parsed, record)
+    take_portal_number(entry, record)
+    filed = store_attachments(entry, record, parsed, actor)
     db.session.flush()
     return filed
 
