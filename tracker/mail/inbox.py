@@ -117,7 +117,8 @@ def header_addresses(message: Message, names: tuple[str, ...], notes: list[str])
 def raw_headers(message: Message, name: str) -> list[str]:
     """A header's every value as the sender wrote it, before any parsing."""
     try:
-        return [str(value) for _, value in message.raw_items() if _.lower() == name.lower()]  # type: ignore[attr-defined]
+        items = message.raw_items()
+        return [str(value) for key, value in items if key.lower() == name.lower()]
     except Exception:
         return []
 
