@@ -329,8 +329,18 @@ def world(app, make_user, make_agency, make_request):
         source="imap",
         actor=None,
     ).correspondence
+    notice = file_message(
+        b"From: City of Los Angeles <lacity@nextrequest.com>\r\n"
+        b"Subject: [Records Request 26-1234] [Due Date Changed]\r\n"
+        b"Date: Tue, 1 Dec 2026 17:30:00 -0800\r\n\r\n"
+        b"The due date for record request #26-1234 has been changed to January 5, 2027.\r\n",
+        source="imap",
+        actor=None,
+        request=record,
+    ).correspondence
     db.session.commit()
     on_held = {"correspondence_id": held.id}
+    on_notice = {"reference": record.reference, "correspondence_id": notice.id}
     return {
         "users": users,
         "args": {
@@ -365,6 +375,9 @@ def world(app, make_user, make_agency, make_request):
             "mail.upload_mail": {"reference": record.reference},
             "mail.assign_held": on_held,
             "mail.discard_held": on_held,
+            "mail.confirm": on_notice,
+            "mail.dismiss": on_notice,
+            "mail.settle_no_answer": on_notice,
             "deadlines.agency_calendar": {"agency_id": agency.id},
             "deadlines.add_calendar_day": {"agency_id": agency.id},
             "deadlines.remove_calendar_day": {"agency_id": agency.id, "day_id": closure.id},

@@ -49,3 +49,25 @@ def numbered(form: F, number: int) -> F:
             bound.id = f"{name}-{number}"
             bound.label.field_id = bound.id
     return form
+
+
+class ConfirmSuggestionForm(FlaskForm):
+    submit = SubmitField("Confirm")
+
+
+class DismissSuggestionForm(FlaskForm):
+    dismiss_reason = StringField(
+        "Why not (optional)",
+        validators=[Length(max=1000, message="Keep the reason under 1,000 characters.")],
+        filters=[strip],
+    )
+    submit = SubmitField("Dismiss")
+
+
+class NoAnswerForm(FlaskForm):
+    no_answer_reason = StringField(
+        "Why (optional)",
+        validators=[Length(max=1000, message="Keep the reason under 1,000 characters.")],
+        filters=[strip],
+    )
+    submit = SubmitField("No answer needed")

@@ -1,8 +1,9 @@
 import mailbox
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -16,10 +17,27 @@ from tracker.documents.storage import TooLarge, stage
 from tracker.extensions import db
 from tracker.limits import accepts_uploads
 from tracker.mail import bp
-from tracker.mail.forms import MAIL_UPLOAD_ERROR, AssignForm, DiscardForm, MailUploadForm, numbered
+from tracker.mail.answers import (
+    AlreadySettled,
+    confirm_suggestion,
+    dismiss_suggestion,
+    no_answer_needed,
+    suggestion_text,
+)
+from tracker.mail.forms import (
+    MAIL_UPLOAD_ERROR,
+    AssignForm,
+    ConfirmSuggestionForm,
+    DiscardForm,
+    DismissSuggestionForm,
+    MailUploadForm,
+    NoAnswerForm,
+    numbered,
+)
 from tracker.mail.inbox import FiledMessage, NotAnEmail, assign, discard, file_message
 from tracker.mail.models import Correspondence, MailState
-from tracker.requests.services import find_by_reference
+from tracker.requests.models import RecordsRequest
+from tracker.requests.services import RequestError, find_by_reference
 from tracker.security import roles_required
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
@@ -163,3 +181,107 @@ def discard_held(correspondence_id: int) -> Response | str:
         return redirect(url_for("mail.held"))
     assign_form = numbered(AssignForm(formdata=None), entry.id)
     return render_held({entry.id: (assign_form, form)})
+
+
+# Answering what came in ------------------------------------------------------------------
+
+
+@bp.app_template_global()
+def answer_forms(entry: Correspondence) -> dict[str, Any]:
+    """The forms a message in the thread offers; one sent back with errors is shown as sent."""
+    failed: dict[str, Any] = g.get("failed_answer_forms", {}).get(entry.id, {})
+    return {
+        name: failed.get(name) or numbered(form_class(formdata=None), entry.id)
+        for name, form_class in (
+            ("confirm", ConfirmSuggestionForm),
+            ("dismiss", DismissSuggestionForm),
+            ("no_answer", NoAnswerForm),
+        )
+    } | {"suggestion": suggestion_text(entry) if entry.suggested_kind else ""}
+
+
+def filed_entry(reference: str, correspondence_id: int) -> tuple[RecordsRequest, Correspondence]:
+    """A message filed on the request named, for someone who may change that request."""
+    record = editable(reference)
+    entry = db.session.get(Correspondence, correspondence_id, with_for_update=True)
+    if entry is None or entry.request_id != record.id or entry.state is not MailState.FILED:
+        abort(404)
+    return record, entry
+
+
+def back_to(record: RecordsRequest, entry: Correspondence) -> Response:
+    return redirect(
+        url_for("requests.show_request", reference=record.reference, _anchor=f"mail-{entry.id}")
+    )
+
+
+def page_with(record: RecordsRequest, entry: Correspondence, name: str, form: Any) -> str:
+    """The request's page again, the failed form at its message with what was typed."""
+    from tracker.requests.forms import NoteForm
+    from tracker.requests.routes import render_request_page
+
+    g.failed_answer_forms = {entry.id: {name: form}}
+    return render_request_page(record, NoteForm(formdata=None))
+
+
+@bp.post("/requests/<reference>/mail/<int:correspondence_id>/confirm")
+@roles_required(*EDITORS)
+def confirm(reference: str, correspondence_id: int) -> Response | str:
+    record, entry = filed_entry(reference, correspondence_id)
+    form = numbered(ConfirmSuggestionForm(), entry.id)
+    if not form.validate_on_submit():
+        flash("The form had expired; press Confirm again.", "error")
+        return back_to(record, entry)
+    try:
+        response = confirm_suggestion(entry, current_user)
+    except AlreadySettled as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back_to(record, entry)
+    except RequestError as error:
+        db.session.rollback()
+        flash(f"Not logged: {error}", "error")
+        return back_to(record, entry)
+    db.session.commit()
+    flash(
+        f"Logged: {response.kind.label}, received {response.received_on:%B} "
+        f"{response.received_on.day}, {response.received_on.year}.",
+        "success",
+    )
+    return back_to(record, entry)
+
+
+@bp.post("/requests/<reference>/mail/<int:correspondence_id>/dismiss")
+@roles_required(*EDITORS)
+def dismiss(reference: str, correspondence_id: int) -> Response | str:
+    record, entry = filed_entry(reference, correspondence_id)
+    form = numbered(DismissSuggestionForm(), entry.id)
+    if not form.validate_on_submit():
+        return page_with(record, entry, "dismiss", form)
+    try:
+        dismiss_suggestion(entry, current_user, form.dismiss_reason.data or "")
+    except AlreadySettled as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back_to(record, entry)
+    db.session.commit()
+    flash("Dismissed; nothing was logged from the message.", "success")
+    return back_to(record, entry)
+
+
+@bp.post("/requests/<reference>/mail/<int:correspondence_id>/no-answer")
+@roles_required(*EDITORS)
+def settle_no_answer(reference: str, correspondence_id: int) -> Response | str:
+    record, entry = filed_entry(reference, correspondence_id)
+    form = numbered(NoAnswerForm(), entry.id)
+    if not form.validate_on_submit():
+        return page_with(record, entry, "no_answer", form)
+    try:
+        no_answer_needed(entry, current_user, form.no_answer_reason.data or "")
+    except AlreadySettled as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back_to(record, entry)
+    db.session.commit()
+    flash("Settled: the message needs no answer.", "success")
+    return back_to(record, entry)
