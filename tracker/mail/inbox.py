@@ -34,10 +34,10 @@ from tracker.documents.services import (
     staging_folder,
     storage,
     store_files,
-    upload_limit,
 )
 from tracker.documents.storage import stage
 from tracker.extensions import db
+from tracker.limits import upload_request_limit
 from tracker.mail.models import (
     HEADER_LIMIT,
     Correspondence,
@@ -95,8 +95,9 @@ def header_text(message: Message, name: str, notes: list[str]) -> str:
         return "" if value is None else " ".join(str(value).split())
     except Exception as error:  # a header the parser cannot make sense of
         notes.append(f"The {name} header could not be read ({type(error).__name__}).")
-        raw = message.get_all(name, failobj=[])
-        return " ".join(str(raw[0]).split()) if raw else ""
+        # Asking the message again would parse the header again: take it as written.
+        raw = raw_headers(message, name)
+        return " ".join(raw[0].split()) if raw else ""
 
 
 def header_addresses(message: Message, names: tuple[str, ...], notes: list[str]) -> list[str]:
@@ -348,6 +349,13 @@ def store_attachments(
     for document in result.stored + result.linked:
         if document.correspondence_id is None:
             document.correspondence = entry
+    # Said on the message itself, so a refusal is seen however the message came in.
+    refusals = [
+        f"The attachment “{name}” was not stored: {reason} It is kept in the raw message."
+        for name, reason in result.refused
+    ]
+    if refusals:
+        entry.notes = clean("\n".join(filter(None, [entry.notes, *refusals])), None)
     return FiledMessage(entry, result.stored + result.linked, result.refused)
 
 
@@ -401,9 +409,11 @@ def file_message(
     existing = db.session.scalar(select(Correspondence).where(Correspondence.raw_sha256 == digest))
     if existing is not None:
         return FiledMessage(existing, already=True)
-    if len(raw) > upload_limit():
+    # A message may carry several files, each held to the upload limit when stored: it is
+    # kept whole up to the limit of an upload of several files.
+    if len(raw) > upload_request_limit():
         raise NotAnEmail(
-            f"The message is larger than the {upload_limit() // 1024 // 1024} MB limit."
+            f"The message is larger than the {upload_request_limit() // 1024 // 1024} MB limit."
         )
     parsed = parse(raw)
     if not looks_like_email(parsed):
