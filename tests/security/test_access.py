@@ -87,6 +87,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("mail.held", "GET"): MANAGERS,
     ("mail.assign_held", "POST"): MANAGERS,
     ("mail.discard_held", "POST"): MANAGERS,
+    ("mail.check_mailbox", "POST"): MANAGERS,
     ("deadlines.dashboard", "GET"): ALL,
     ("deadlines.calculator", "GET"): PUBLIC,
     ("deadlines.agency_calendar", "GET"): ALL,
