@@ -1,7 +1,9 @@
 """The "Due & overdue" board, the calculator, agency calendars, extensions and follow-ups."""
 
+import csv
+import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +13,9 @@ from tracker import PROJECT_ROOT
 from tracker.auth.models import Role
 from tracker.deadlines.models import AgencyCalendarDay
 from tracker.extensions import db
+from tracker.mail.models import Correspondence
 from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
+from tracker.sqltypes import LOCAL_ZONE
 
 TODAY = date(2026, 12, 14)
 
@@ -246,3 +250,65 @@ def test_on_a_phone_each_cell_of_the_board_says_what_it_is(client, auth, board):
     labels = [re.search(r'data-label="([^"]+)"', cell) for cell in cells]
     # Every cell but the last, which holds only the follow-up button, names its column.
     assert [label.group(1) for label in labels[:-1] if label] == headings
+
+
+def agency_email(subject: str, day: int, sender: str = "records@lapd.example.gov") -> bytes:
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    message = EmailMessage()
+    message["From"] = f"Records Unit <{sender}>"
+    message["To"] = "team@coalition.example"
+    message["Subject"] = subject
+    # 6 pm in Los Angeles: the next day in UTC, the day it is on the board.
+    message["Date"] = format_datetime(datetime(2026, 12, day, 18, 0, tzinfo=LOCAL_ZONE))
+    message["Message-ID"] = make_msgid(domain="lapd.example.gov")
+    message.set_content("Could you narrow the request to one division?\n")
+    return message.as_bytes()
+
+
+def test_an_email_that_needs_an_answer_puts_its_request_in_waiting_on_us(
+    client, auth, board
+) -> None:
+    from tracker.mail.inbox import file_message
+    from tracker.sqltypes import utcnow
+
+    auth.login(board["staff"])
+    record = board["requests"]["due_soon"]
+    first = file_message(agency_email("Narrowing", 11), source="upload", actor=board["staff"],
+                         request=record).correspondence  # fmt: skip
+    # Held (no request) and answered messages ask nothing of anyone on the board.
+    file_message(agency_email("Unrelated", 12, "someone@example.net"), source="upload",
+                 actor=board["staff"])  # fmt: skip
+    answered = file_message(agency_email("Thanks", 12), source="upload", actor=board["staff"],
+                            request=board["requests"]["overdue"]).correspondence  # fmt: skip
+    answered.answered_at = utcnow()
+    db.session.commit()
+
+    found, page = section(client, "waiting")
+    assert found == {"Waiting one", "Due soon one"}
+    link = (
+        f'<a href="/requests/{record.reference}#mail-{first.id}">An email from '
+        "Records Unit (records@lapd.example.gov) on Dec 11 needs an answer.</a>"
+    )
+    assert link in page, re.findall(r"data-label=.Why.>.*?</td>", page)
+    assert re.search(r'section=waiting[^"]*"[^>]*>Waiting on us <span class="count">2<', page)
+    # It stays due soon, too: the deadline has not stopped.
+    assert section(client, "due_soon")[0] == {"Due soon one"}
+    rows = list(csv.DictReader(io.StringIO(client.get("/due?section=waiting&format=csv").text)))
+    assert {row["reference"]: row["reason"] for row in rows}[record.reference].endswith(
+        "An email from Records Unit (records@lapd.example.gov) on Dec 11 needs an answer."
+    )
+
+    file_message(agency_email("Also", 13), source="upload", actor=board["staff"], request=record)
+    db.session.commit()
+    page = section(client, "waiting")[1]
+    assert (
+        "2 emails need an answer, the first from Records Unit (records@lapd.example.gov) on Dec 11."
+        in page
+    )
+
+    for message in db.session.scalars(select(Correspondence)):
+        message.answered_at = utcnow()
+    db.session.commit()
+    assert section(client, "waiting")[0] == {"Waiting one"}

@@ -15,6 +15,8 @@ from flask import Flask
 
 from tests.mailservers import ImapServer
 from tracker.mail.fetch import ImapSettings, MailboxUnavailable, fetch
+from tracker.mail.inbox import FiledMessage
+from tracker.mail.models import Correspondence, MailFetch, MailState
 
 
 def reply(number: int) -> bytes:
@@ -201,10 +203,13 @@ def filing(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     """A stand-in for the filing of a message, which refuses the answer's part 2."""
     filed: list[dict[str, object]] = []
 
-    def file_message(raw: bytes, *, source: str, actor: object, request: object = None) -> None:
+    def file_message(
+        raw: bytes, *, source: str, actor: object, request: object = None
+    ) -> FiledMessage:
         if b"part 2" in raw:
             raise ValueError("no request matches")
         filed.append({"raw": raw, "source": source, "actor": actor, "request": request})
+        return FiledMessage(Correspondence(state=MailState.FILED))
 
     monkeypatch.setattr("tracker.mail.inbox.file_message", file_message)
     return filed
@@ -292,3 +297,183 @@ def test_a_server_whose_certificate_is_not_trusted_is_refused(tmp_path: Path) ->
         thread.join(timeout=10)
         listener.close()
     assert heard == []
+
+
+# The worker's look at the mailbox ------------------------------------------------------
+
+REPLY_TO = "records+{reference}@coalition.example.org"
+
+
+def periodic_jobs(app: Flask, moment: datetime) -> list[str]:
+    return [task.name for task in app.extensions["tracker.jobs"].huey.read_periodic(moment)]
+
+
+def run_periodic_fetch(app: Flask) -> None:
+    huey = app.extensions["tracker.jobs"].huey
+    [job] = [t for t in huey.read_periodic(datetime(2026, 12, 1, 17, 5)) if "fetch" in t.name]
+    huey.execute(job)
+
+
+def looks(app: Flask) -> list[MailFetch]:
+    from sqlalchemy import select
+
+    from tracker.extensions import db
+    from tracker.mail.models import MailFetch
+
+    with app.app_context():
+        found = list(db.session.scalars(select(MailFetch).order_by(MailFetch.id)))
+        db.session.expunge_all()
+        return found
+
+
+@pytest.fixture
+def filed_request(make_app: Callable[..., Flask], imap: ImapServer) -> tuple[Flask, str]:
+    from tracker.agencies.models import Agency
+    from tracker.extensions import db
+    from tracker.requests.services import RequestValues, create_request
+
+    app = make_app(**imap.settings(MAIL_REPLY_TO=REPLY_TO))
+    with app.app_context():
+        agency = Agency(name="Los Angeles Police Department", law="ca-cpra")
+        db.session.add(agency)
+        record = create_request(RequestValues(title="Reports", agency=agency), None)
+        db.session.commit()
+        return app, record.reference
+
+
+def unmatched() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Someone <someone@example.net>"
+    message["To"] = "records@coalition.example.org"
+    message["Subject"] = "A question about nothing you filed"
+    message["Date"] = format_datetime(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content("Hello, is anyone there?\n")
+    return message.as_bytes()
+
+
+def test_the_worker_looks_at_the_mailbox_every_five_minutes(
+    make_app: Callable[..., Flask], imap: ImapServer
+) -> None:
+    app = make_app(**imap.settings())
+    assert periodic_jobs(app, datetime(2026, 12, 1, 17, 5)) == ["fetch_mail_periodic"]
+    assert periodic_jobs(app, datetime(2026, 12, 1, 17, 7)) == []
+    hourly = make_app(**imap.settings(IMAP_CRON="0 * * * *"))
+    assert periodic_jobs(hourly, datetime(2026, 12, 1, 17, 5)) == []
+    assert periodic_jobs(hourly, datetime(2026, 12, 1, 17, 0)) == ["fetch_mail_periodic"]
+    assert periodic_jobs(make_app(**imap.settings(IMAP_CRON="off")), datetime(2026, 12, 1)) == []
+    # No mailbox, no look; the reminders keep their own time.
+    assert "fetch_mail_periodic" not in periodic_jobs(make_app(), datetime(2026, 12, 1, 15, 0))
+    with pytest.raises(ValueError, match="TRACKER_IMAP_CRON takes five fields"):
+        make_app(**imap.settings(IMAP_CRON="every 5 minutes"))
+
+
+def test_each_look_by_the_worker_files_the_mail_and_is_recorded(
+    filed_request: tuple[Flask, str], imap: ImapServer
+) -> None:
+    app, reference = filed_request
+    answer = reply(1).replace(b"LA-2026-0042", reference.encode())
+    imap.append(answer)
+    imap.append(unmatched())
+
+    run_periodic_fetch(app)
+
+    [look] = looks(app)
+    assert look.trigger == "worker" and look.error == ""
+    assert (look.seen, look.filed, look.held, look.duplicates, look.refused) == (2, 1, 1, 0, 0)
+    assert look.finished_at is not None and look.finished_at >= look.started_at
+    assert imap.messages("INBOX") == []
+
+    # The same answer again (a move that failed last time), and a message that is no email.
+    imap.append(answer)
+    imap.append(b"this is not an email at all\r\n")
+    run_periodic_fetch(app)
+    last = looks(app)[-1]
+    assert (last.seen, last.filed, last.held, last.duplicates, last.refused) == (2, 0, 0, 1, 1)
+    assert imap.messages("INBOX") == [b"this is not an email at all\r\n"]
+
+
+@pytest.mark.parametrize("problem", ["password", "server"])
+def test_a_look_that_cannot_reach_the_mailbox_is_recorded_with_why_and_raises_nothing(
+    make_app: Callable[..., Flask], imap: ImapServer, problem: str
+) -> None:
+    from tests.postgres import free_port
+
+    port = free_port()
+    wrong = {"IMAP_PASSWORD": "not the password"} if problem == "password" else {"IMAP_PORT": port}
+    app = make_app(**imap.settings(**wrong))
+    imap.append(reply(1))
+
+    run_periodic_fetch(app)
+
+    [look] = looks(app)
+    expected = (
+        f"The mailbox refused the sign-in of records at 127.0.0.1:{imap.port}"
+        if problem == "password"
+        else f"Could not connect to the mailbox at 127.0.0.1:{port}"
+    )
+    assert look.error.startswith(expected)
+    assert look.finished_at is not None and look.seen == 0
+    assert len(imap.messages("INBOX")) == 1
+    # The next look tries again.
+    run_periodic_fetch(app)
+    assert len(looks(app)) == 2
+
+
+def test_the_command_records_its_look_too(
+    filed_request: tuple[Flask, str], imap: ImapServer
+) -> None:
+    app, reference = filed_request
+    imap.append(reply(1).replace(b"LA-2026-0042", reference.encode()))
+    result = app.test_cli_runner().invoke(args=["mail", "fetch"])
+    assert result.exit_code == 0, result.output
+    [look] = looks(app)
+    assert (look.trigger, look.seen, look.filed, look.error) == ("command", 1, 1, "")
+
+
+def test_never_two_looks_at_once(filed_request: tuple[Flask, str], imap: ImapServer) -> None:
+    from tracker.extensions import db
+    from tracker.mail.models import MailFetch
+
+    app, _reference = filed_request
+    imap.append(unmatched())
+    lock = app.extensions["tracker.mail_jobs"].lock
+    with app.app_context():
+        running = MailFetch(trigger="worker")
+        db.session.add(running)
+        db.session.commit()
+    lock.acquire()
+    try:
+        run_periodic_fetch(app)
+        result = app.test_cli_runner().invoke(args=["mail", "fetch"])
+    finally:
+        lock.release()
+    assert result.exit_code == 1
+    assert "The mailbox is being checked already" in result.output
+    assert [look.trigger for look in looks(app)] == ["worker"]
+    assert len(imap.messages("INBOX")) == 1
+
+
+def test_a_look_left_unfinished_by_a_killed_worker_does_not_stop_the_next(
+    filed_request: tuple[Flask, str], imap: ImapServer
+) -> None:
+    from datetime import timedelta
+
+    from tracker.extensions import db
+    from tracker.mail.models import MailFetch
+    from tracker.sqltypes import utcnow
+
+    app, _reference = filed_request
+    imap.append(unmatched())
+    with app.app_context():
+        db.session.add(MailFetch(trigger="worker", started_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+    # The killed look never released its lock.
+    app.extensions["tracker.mail_jobs"].lock.acquire()
+
+    run_periodic_fetch(app)
+
+    killed, fresh = looks(app)
+    assert killed.finished_at is not None and killed.error.startswith("Stopped before it finished")
+    assert (fresh.seen, fresh.held, fresh.error) == (1, 1, "")
+    assert not app.extensions["tracker.mail_jobs"].lock.is_locked()

@@ -298,3 +298,67 @@ def test_every_page_has_a_search_box_for_signed_in_users(client, auth, make_user
     assert 'id="header-q"' not in client.get("/login").get_data(as_text=True)
     auth.login(make_user(Role.VIEWER))
     assert 'id="header-q"' in client.get("/requests").get_data(as_text=True)
+
+
+def email_with_pdf(subject: str, text: str, pdf: bytes | None = None) -> bytes:
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    message = EmailMessage()
+    message["From"] = "Records Unit <records@lapd.example.gov>"
+    message["To"] = "team@coalition.example"
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime(2026, 11, 20, 17, 30, tzinfo=UTC))
+    message["Message-ID"] = make_msgid(domain="lapd.example.gov")
+    message.set_content(text)
+    if pdf is not None:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename="memo.pdf")
+    return message.as_bytes()
+
+
+def test_filed_emails_are_found_but_held_and_discarded_ones_are_not(
+    client, auth, make_request, staff
+):
+    from tracker.mail.inbox import discard, file_message
+
+    record = make_request(title="Jail transfers")
+    filed = file_message(
+        email_with_pdf("Quixotic estimate", "The Zanzibar division holds the logs.\n",
+                       pdf_of("Memorandum about the Kerfuffle protocol")),
+        source="upload", actor=staff, request=record,
+    ).correspondence  # fmt: skip
+    held = file_message(
+        email_with_pdf("Held Quixotic", "Zanzibar again, but for nobody.\n"),
+        source="upload", actor=staff,
+    ).correspondence  # fmt: skip
+    gone = file_message(
+        email_with_pdf("Gone Quixotic", "Zanzibar spam.\n"), source="upload", actor=staff
+    ).correspondence
+    discard(gone, "spam", staff)
+    db.session.commit()
+    assert held.request_id is None
+
+    hits = find("zanzibar")
+    assert [(hit.kind, hit.ref_id, hit.reference) for hit in hits] == [
+        ("mail", filed.id, record.reference)
+    ]
+    assert "mail" in [hit.kind for hit in find("quixotic")]
+    assert [hit.kind for hit in find("zanzibar", kind="mail")] == ["mail"]
+    assert find("zanzibar", kind="document") == []
+    # The emailed PDF is a document of the request, found page by page.
+    [attached] = find("kerfuffle")
+    assert (attached.kind, attached.document_filename, attached.page) == ("document", "memo.pdf", 1)
+
+    auth.login(staff)
+    page = client.get("/search?q=zanzibar").get_data(as_text=True)
+    assert f'href="/requests/{record.reference}#mail-{filed.id}">the email</a>' in page
+    assert "Held Quixotic" not in page and "Zanzibar spam" not in page
+
+    # Filed from the holding pen later: found from then on.
+    from tracker.mail.inbox import assign
+
+    assign(held, record, staff)
+    db.session.commit()
+    assert {hit.ref_id for hit in find("zanzibar")} == {filed.id, held.id}
+    assert rebuild(db.session()) > 0
+    assert {hit.ref_id for hit in find("zanzibar")} == {filed.id, held.id}

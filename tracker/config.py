@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "IMAP_SSL": True,
     "IMAP_FOLDER": "INBOX",
     "IMAP_DONE_FOLDER": "Filed",
+    # When the worker looks at the mailbox (as REMIND_CRON); only with IMAP_HOST set.
+    "IMAP_CRON": "*/5 * * * *",
 }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
-from huey.api import Task
+from huey.api import Task, TaskLock
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -75,21 +75,20 @@ def job_context(app: Flask) -> Iterator[None]:
             raise
 
 
-def reminder_schedule(app: Flask) -> Callable[[datetime], bool] | None:
-    """When the reminders go out: ``TRACKER_REMIND_CRON`` read on Los Angeles' clock."""
-    setting = str(app.config.get("REMIND_CRON") or "").strip()
+def cron_schedule(app: Flask, key: str) -> Callable[[datetime], bool] | None:
+    """When a periodic job runs: the five fields of ``TRACKER_<key>``, on Los Angeles' clock."""
+    setting = str(app.config.get(key) or "").strip()
     if not setting or setting.lower() == "off":
         return None
     fields = setting.split()
     if len(fields) != 5:
         raise ValueError(
-            f"TRACKER_REMIND_CRON takes five fields (minute hour day month weekday), "
-            f"not {setting!r}"
+            f"TRACKER_{key} takes five fields (minute hour day month weekday), not {setting!r}"
         )
     try:
         matches = crontab(*fields, strict=True)
     except ValueError as error:
-        raise ValueError(f"TRACKER_REMIND_CRON {setting!r}: {error}") from None
+        raise ValueError(f"TRACKER_{key} {setting!r}: {error}") from None
 
     def in_los_angeles(moment: datetime) -> bool:
         # huey hands the scheduler naive UTC times.
@@ -97,6 +96,43 @@ def reminder_schedule(app: Flask) -> Callable[[datetime], bool] | None:
         return bool(matches(local))
 
     return in_los_angeles
+
+
+def reminder_schedule(app: Flask) -> Callable[[datetime], bool] | None:
+    """When the reminders go out: ``TRACKER_REMIND_CRON`` read on Los Angeles' clock."""
+    return cron_schedule(app, "REMIND_CRON")
+
+
+@dataclass(frozen=True)
+class MailJobs:
+    """Looking at the mailbox: the job that does it, and the lock that keeps it to one."""
+
+    lock: TaskLock
+    fetch_mail: Callable[[], Any]
+
+
+def mail_fetch_jobs(app: Flask, huey: Huey) -> MailJobs:
+    """The job behind "Check the mailbox now", and every ``TRACKER_IMAP_CRON`` when a
+    mailbox is configured; ``tracker mail fetch`` takes the same lock."""
+    from tracker.mail.fetch import MailboxBusy, MailboxUnavailable, check_mailbox
+
+    def look() -> None:
+        with job_context(app):
+            try:
+                found = check_mailbox("worker")
+            except (MailboxBusy, MailboxUnavailable) as error:
+                log.info("Mailbox not checked: %s", error)
+                return
+            if found.result is None:
+                log.warning("Mailbox check failed: %s", found.error)
+            else:
+                log.info("Mailbox checked: %s", found.result.summary())
+
+    fetch_mail = huey.task(name="fetch_mail")(look)
+    schedule = cron_schedule(app, "IMAP_CRON")
+    if schedule is not None and str(app.config.get("IMAP_HOST") or "").strip():
+        huey.periodic_task(schedule, name="fetch_mail_periodic")(look)
+    return MailJobs(lock=huey.lock_task("mail_fetch"), fetch_mail=fetch_mail)
 
 
 def init_app(app: Flask) -> None:
@@ -137,6 +173,7 @@ def init_app(app: Flask) -> None:
         kill_running_ocr()
 
     app.extensions["tracker.jobs"] = Jobs(huey=huey, read_document_text=read_document_text)
+    app.extensions["tracker.mail_jobs"] = mail_fetch_jobs(app, huey)
 
 
 def jobs() -> Jobs:

@@ -90,6 +90,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("mail.confirm", "POST"): EDITORS,
     ("mail.dismiss", "POST"): EDITORS,
     ("mail.settle_no_answer", "POST"): EDITORS,
+    ("mail.check_mailbox", "POST"): MANAGERS,
     ("deadlines.dashboard", "GET"): ALL,
     ("deadlines.calculator", "GET"): PUBLIC,
     ("deadlines.agency_calendar", "GET"): ALL,

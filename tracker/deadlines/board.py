@@ -8,9 +8,10 @@ thousand; the reasons are worked out only for the rows on the page.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.agencies.models import Agency
@@ -21,6 +22,10 @@ from tracker.deadlines.services import deadlines_for, standing_for
 from tracker.extensions import db
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
+from tracker.sqltypes import LOCAL_ZONE
+
+if TYPE_CHECKING:
+    from tracker.mail.models import Correspondence
 
 DUE_SOON_DAYS = 7
 RECENT_DAYS = 14
@@ -52,13 +57,21 @@ def section_condition(section: str, today: date) -> ColumnElement[bool]:
             r.records_promised_on < today,
         )
     if section == "waiting":
-        return r.status == RequestStatus.WAITING_ON_US
+        return or_(r.status == RequestStatus.WAITING_ON_US, has_unanswered_mail())
     if section == "answered":
         return and_(
             r.determination_on.is_not(None),
             r.determination_on >= today - timedelta(days=RECENT_DAYS),
         )
     raise ValueError(f"unknown section {section!r}")
+
+
+def has_unanswered_mail() -> ColumnElement[bool]:
+    """The request has an email in that nobody has answered or settled yet."""
+    # Imported here: the mail package's pages import the deadlines' in turn.
+    from tracker.mail.models import Correspondence as c
+
+    return exists().where(c.request_id == RecordsRequest.id, c.needs_answer_clause())
 
 
 SORTS: dict[str, Any] = {
@@ -170,9 +183,11 @@ class Row:
     request: RecordsRequest
     deadlines: Deadlines
     standing: Standing
+    # The emails in that need an answer, oldest first.
+    unanswered: Sequence["Correspondence"] = ()
 
     @property
-    def reason(self) -> str:
+    def deadline_reason(self) -> str:
         if self.standing.reasons:
             return " ".join(self.standing.reasons)
         if self.standing.days_left is not None:
@@ -185,15 +200,61 @@ class Row:
             return f"Determination made {answered:%b} {answered.day}."
         return ""
 
+    @property
+    def first_unanswered(self) -> "Correspondence | None":
+        return self.unanswered[0] if self.unanswered else None
+
+    @property
+    def mail_reason(self) -> str:
+        first = self.first_unanswered
+        if first is None:
+            return ""
+        day = first.when.astimezone(LOCAL_ZONE).date()
+        name, address = parseaddr(first.from_address)
+        sender = f"{name} ({address})" if name and address else address or name
+        sender = sender or "an unknown sender"
+        if len(self.unanswered) == 1:
+            return f"An email from {sender} on {day:%b} {day.day} needs an answer."
+        return (
+            f"{len(self.unanswered)} emails need an answer, the first from {sender} "
+            f"on {day:%b} {day.day}."
+        )
+
+    @property
+    def reason(self) -> str:
+        return " ".join(part for part in (self.deadline_reason, self.mail_reason) if part)
+
 
 def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) -> list[Row]:
-    """Rows with deadlines and reasons; one query loads every calendar the page needs."""
+    """Rows with deadlines and reasons; one query loads every calendar the page needs, one
+    every email that waits for an answer."""
     calendars = calendars_for(session, {request.agency for request in requests})
+    unanswered = unanswered_mail(session, [request.id for request in requests])
     rows = []
     for request in requests:
         deadlines = deadlines_for(session, request, calendars[request.agency_id])
-        rows.append(Row(request, deadlines, standing_for(request, deadlines, today)))
+        standing = standing_for(request, deadlines, today)
+        rows.append(Row(request, deadlines, standing, unanswered.get(request.id, ())))
     return rows
+
+
+def unanswered_mail(session: Session, request_ids: list[int]) -> dict[int, list["Correspondence"]]:
+    from tracker.mail.models import Correspondence
+
+    if not request_ids:
+        return {}
+    found: dict[int, list[Correspondence]] = {}
+    messages = session.scalars(
+        select(Correspondence)
+        .where(Correspondence.request_id.in_(request_ids), Correspondence.needs_answer_clause())
+        .order_by(
+            func.coalesce(Correspondence.sent_at, Correspondence.created_at), Correspondence.id
+        )
+    )
+    for message in messages:
+        if message.request_id is not None:
+            found.setdefault(message.request_id, []).append(message)
+    return found
 
 
 def calendars_for(session: Session, agencies: set[Agency]) -> dict[int, AgencyCalendar]:

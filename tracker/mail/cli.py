@@ -7,9 +7,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from tracker.extensions import db
-from tracker.mail import inbox
-from tracker.mail.fetch import Handler, MailboxUnavailable, fetch
+from tracker.mail.fetch import MailboxBusy, MailboxUnavailable, check_mailbox
 
 
 def register(app: Flask) -> None:
@@ -21,26 +19,11 @@ def mail_cli() -> None:
     """Mail coming in from the tracker's mailbox."""
 
 
-def filing_handler() -> Handler:
-    """Files one message and commits it, so it is stored before it leaves the folder."""
-
-    def handle(raw: bytes, uid: str) -> None:
-        try:
-            inbox.file_message(raw, source="imap", actor=None)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-
-    return handle
-
-
 @mail_cli.command("fetch")
 @click.option("--limit", type=click.IntRange(min=1), help="Fetch at most this many messages.")
 @with_appcontext
 def fetch_command(limit: int | None) -> None:
     """File each new message of the mailbox, then move it to the done folder."""
-    handler = filing_handler()
     with ExitStack() as stack:
         bar: Any = None
 
@@ -51,9 +34,11 @@ def fetch_command(limit: int | None) -> None:
             bar.update(done - bar.pos)
 
         try:
-            result = fetch(handler, limit=limit, progress=progress)
-        except MailboxUnavailable as error:
+            look = check_mailbox("command", limit=limit, progress=progress)
+        except (MailboxUnavailable, MailboxBusy) as error:
             raise click.ClickException(str(error)) from None
-    click.echo(result.summary())
-    if result.left:
+    if look.result is None:
+        raise click.ClickException(look.error)
+    click.echo(look.result.summary())
+    if look.result.left:
         raise click.exceptions.Exit(1)

@@ -10,12 +10,19 @@ import logging
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app
+from huey.api import TaskLock
+from huey.exceptions import TaskLockedException
 from imap_tools import BaseMailBox, MailBox, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import ImapToolsError, MailboxLoginError
+from sqlalchemy import select
 
+from tracker.extensions import db
+from tracker.mail.models import MailFetch
+from tracker.sqltypes import utcnow
 from tracker.tasks import setting_on
 
 Handler = Callable[[bytes, str], None]
@@ -25,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 # Seconds a connection may wait on the server before it gives up.
 TIMEOUT = 60
+
+NOT_CONFIGURED = (
+    "No mailbox is configured: set TRACKER_IMAP_HOST, TRACKER_IMAP_USER and TRACKER_IMAP_PASSWORD."
+)
 
 
 class MailboxUnavailable(RuntimeError):
@@ -46,10 +57,7 @@ class ImapSettings:
         host = config.get("IMAP_HOST")
         user = config.get("IMAP_USER")
         if not host or not user:
-            raise MailboxUnavailable(
-                "No mailbox is configured: set TRACKER_IMAP_HOST, TRACKER_IMAP_USER and "
-                "TRACKER_IMAP_PASSWORD."
-            )
+            raise MailboxUnavailable(NOT_CONFIGURED)
         use_ssl = setting_on(config.get("IMAP_SSL", True))
         port = config.get("IMAP_PORT") or (993 if use_ssl else 143)
         try:
@@ -225,3 +233,126 @@ def handle_one(
         return
     mailbox.move([uid], settings.done_folder)
     result.stored.append(uid)
+
+
+# One look at the mailbox, recorded -------------------------------------------------
+
+# A look still unfinished after this long was stopped (a killed worker or command):
+# its lock, which nothing else would ever release, is taken over.
+ABANDONED_AFTER = timedelta(hours=1)
+ABANDONED = "Stopped before it finished: the worker or the command was stopped."
+
+
+class MailboxBusy(RuntimeError):
+    """Another look at the mailbox is running."""
+
+
+@dataclass
+class Look:
+    """A finished look at the mailbox: its row, and what the fetch reported."""
+
+    record: MailFetch
+    result: FetchResult | None
+
+    @property
+    def error(self) -> str:
+        return self.record.error
+
+
+def mailbox_configured(config: Mapping[str, Any]) -> bool:
+    return bool(str(config.get("IMAP_HOST") or "").strip())
+
+
+def unfinished_looks() -> list[MailFetch]:
+    return list(
+        db.session.scalars(
+            select(MailFetch).where(MailFetch.finished_at.is_(None)).order_by(MailFetch.id)
+        )
+    )
+
+
+def take_lock(lock: TaskLock) -> None:
+    try:
+        lock.acquire()
+        return
+    except TaskLockedException:
+        pass
+    # The lock is taken only while a look is unfinished; one left by a look that was
+    # killed is released here, so the mailbox is not left unread for good.
+    cutoff = utcnow() - ABANDONED_AFTER
+    if any(look.started_at > cutoff for look in unfinished_looks()):
+        raise MailboxBusy("The mailbox is being checked already: try again once it is done.")
+    lock.release()
+    try:
+        lock.acquire()
+    except TaskLockedException:
+        raise MailboxBusy(
+            "The mailbox is being checked already: try again once it is done."
+        ) from None
+
+
+def check_mailbox(
+    trigger: str, *, limit: int | None = None, progress: Progress | None = None
+) -> Look:
+    """File each new message, one commit each, and record the look as a ``MailFetch``.
+
+    A mailbox that cannot be reached or signed in to is recorded with the reason, not
+    raised. Raises ``MailboxUnavailable`` when no mailbox is configured (nothing is
+    recorded) and ``MailboxBusy`` when another look is running.
+    """
+    from tracker.mail.inbox import file_message
+    from tracker.mail.models import MailState
+
+    if not mailbox_configured(current_app.config):
+        raise MailboxUnavailable(NOT_CONFIGURED)
+    lock: TaskLock = current_app.extensions["tracker.mail_jobs"].lock
+    take_lock(lock)
+    try:
+        for left in unfinished_looks():
+            left.finished_at = utcnow()
+            left.error = left.error or ABANDONED
+        record = MailFetch(trigger=trigger, started_at=utcnow())
+        db.session.add(record)
+        db.session.commit()
+        counts = {"filed": 0, "held": 0, "duplicates": 0}
+
+        def file_one(raw: bytes, uid: str) -> None:
+            try:
+                filed = file_message(raw, source="imap", actor=None)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+            if filed.already:
+                counts["duplicates"] += 1
+            elif filed.correspondence.state is MailState.HELD:
+                counts["held"] += 1
+            else:
+                counts["filed"] += 1
+
+        result: FetchResult | None = None
+        try:
+            result = fetch(file_one, limit=limit, progress=progress)
+        except MailboxUnavailable as error:
+            db.session.rollback()
+            record.error = str(error)
+        except Exception as error:
+            db.session.rollback()
+            finish(record, counts, None, f"Stopped by an unexpected error: {error}")
+            raise
+        finish(record, counts, result, record.error)
+        return Look(record, result)
+    finally:
+        lock.release()
+
+
+def finish(
+    record: MailFetch, counts: dict[str, int], result: FetchResult | None, error: str
+) -> None:
+    record.filed, record.held = counts["filed"], counts["held"]
+    record.duplicates = counts["duplicates"]
+    record.refused = len(result.left) if result else 0
+    record.seen = sum(counts.values()) + record.refused
+    record.error = error
+    record.finished_at = utcnow()
+    db.session.commit()

@@ -15,7 +15,7 @@ from tracker.search.engine import search
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @with_appcontext
 def search_command(query: str, as_json: bool, limit: int) -> None:
-    """Find any word in requests, letters, responses, notes and documents, best first."""
+    """Find any word in requests, letters, responses, notes, documents and emails, best first."""
     hits = search(db.session(), query, limit=limit)
     if as_json:
         click.echo(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))

@@ -25,16 +25,19 @@ from sqlalchemy.orm import Session, object_session
 
 from tracker.documents.models import AgencyResponse, Document, ResponseKind
 from tracker.letters.models import Letter
+from tracker.mail.models import Correspondence, MailState
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.sqltypes import LOCAL_ZONE
 
-KINDS = ("request", "letter", "response", "note", "document")
+# A new kind goes at the end: its place is its code in the SQLite rowids.
+KINDS = ("request", "letter", "response", "note", "document", "mail")
 KIND_LABELS = {
     "request": "Request",
     "letter": "Letter",
     "response": "Response",
     "note": "Note",
     "document": "Document",
+    "mail": "Email",
 }
 SQLITE_TABLE = "search_index"
 POSTGRES_TABLE = "search_entries"
@@ -426,6 +429,16 @@ def document_entries(document: Any) -> list[Entry]:
     return entries
 
 
+def mail_entries(message: Any) -> list[Entry]:
+    # Only what is filed on a request: held and discarded mail is for staff's eyes, on
+    # the holding pen. Its attachments are documents, indexed as such.
+    if message.state != MailState.FILED or message.request_id is None:
+        return []
+    body = _join(message.from_address, message.text)
+    when = message.sent_at or message.created_at
+    return _entries("mail", message.id, message.request_id, when, message.subject, body)
+
+
 # Writing the index -----------------------------------------------------------
 
 # FTS5 has no index on its unindexed columns, so finding an object's rows by
@@ -523,6 +536,10 @@ def index_document(document: Document, session: Session | None = None) -> None:
     write(_connection(document, session), "document", document.id, document_entries(document))
 
 
+def index_mail(message: Correspondence, session: Session | None = None) -> None:
+    write(_connection(message, session), "mail", message.id, mail_entries(message))
+
+
 def rebuild(session: Session) -> int:
     """Fill the index again from everything stored; returns the rows written."""
     connection = session.connection()
@@ -544,6 +561,7 @@ _INDEXED: list[tuple[type, str, Any]] = [
     (AgencyResponse, "response", response_entries),
     (Letter, "letter", letter_entries),
     (Document, "document", document_entries),
+    (Correspondence, "mail", mail_entries),
 ]
 _KIND_OF = {model: (kind, entries_of) for model, kind, entries_of in _INDEXED}
 
@@ -561,6 +579,7 @@ _WATCHED: dict[type, tuple[str, ...]] = {
         "title", "original_filename", "text", "media_type", "deleted_at", "document_date",
         "request_id",
     ),
+    Correspondence: ("subject", "text", "from_address", "state", "sent_at", "request_id"),
 }  # fmt: skip
 
 
