@@ -200,3 +200,114 @@ def imap(imap_server: ImapServer) -> Iterator[ImapServer]:
     """The test server's mailbox, empty when the test starts."""
     imap_server.empty()
     yield imap_server
+
+
+SMTP_USER = "tracker"
+SMTP_PASSWORD = "smtp correct horse"
+
+
+@dataclass
+class Received:
+    """One message the SMTP server took: its envelope and its bytes as they came."""
+
+    mail_from: str
+    recipients: list[str]
+    data: bytes
+
+
+class SmtpHandler:
+    """Records what it receives; a test may have it refuse the next messages first."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        # Answers to give, one per message, before accepting again (e.g. "451 4.3.0 busy").
+        self.refusals: list[str] = []
+        self.logins: list[str] = []
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.refusals.clear()
+        self.logins.clear()
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        # Mail only from a signed-in user (aiosmtpd's auth_required warns without TLS).
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
+        )
+        return "250 2.0.0 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: SmtpHandler
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def refuse(self, *answers: str) -> None:
+        """Refuse the next messages with these answers, in turn, then accept again."""
+        self.handler.refusals.extend(answers)
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        """The tracker's settings for this server: signing in, no TLS (127.0.0.1 only)."""
+        return {
+            "MAIL_SERVER": self.host,
+            "MAIL_PORT": self.port,
+            "MAIL_USERNAME": SMTP_USER,
+            "MAIL_PASSWORD": SMTP_PASSWORD,
+            "MAIL_USE_TLS": False,
+            **overrides,
+        }
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """An aiosmtpd server of the tests' own that takes mail only from a signed-in user."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    handler = SmtpHandler()
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = data.login.decode(), data.password.decode()
+        handler.logins.append(user)
+        return AuthResult(success=user == SMTP_USER and password == SMTP_PASSWORD)
+
+    port = free_port()
+    # Plain-text sign-in without TLS is allowed only because it listens on 127.0.0.1.
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer) -> Iterator[SmtpServer]:
+    """The test SMTP server, with nothing received and no refusal pending."""
+    smtp_server.handler.reset()
+    yield smtp_server
+    smtp_server.handler.reset()

@@ -33,6 +33,7 @@ from tracker.sqltypes import LOCAL_ZONE
 log = logging.getLogger(__name__)
 
 QUEUED_TEXT_JOBS = "tracker.text_jobs"
+QUEUED_MAIL_JOBS = "tracker.mail_jobs"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Jobs:
 
     huey: Huey
     read_document_text: Callable[[int], Any]
+    send_letter_email: Callable[[int, int], Any]
 
 
 def setting_on(value: Any) -> bool:
@@ -160,6 +162,18 @@ def init_app(app: Flask) -> None:
             with job_context(app):
                 log.info("%s", send(local_today()))
 
+    @huey.task(name="send_letter_email")
+    def send_letter_email(outgoing_id: int, try_number: int) -> None:
+        from tracker.mail.outbox import send_queued
+
+        # Each try is its own job, named by its number, so a job delivered twice makes
+        # no second try; the next is scheduled once this one's result is committed,
+        # after the wait TRACKER_MAIL_RETRY_MINUTES gives for it.
+        with job_context(app):
+            wait = send_queued(outgoing_id, try_number)
+        if wait is not None:
+            send_letter_email.schedule((outgoing_id, try_number + 1), delay=int(wait * 60))
+
     @huey.on_startup()
     def fresh_connections() -> None:
         # A worker process forked from the consumer must not share its connections.
@@ -172,7 +186,9 @@ def init_app(app: Flask) -> None:
 
         kill_running_ocr()
 
-    app.extensions["tracker.jobs"] = Jobs(huey=huey, read_document_text=read_document_text)
+    app.extensions["tracker.jobs"] = Jobs(
+        huey=huey, read_document_text=read_document_text, send_letter_email=send_letter_email
+    )
     app.extensions["tracker.mail_jobs"] = mail_fetch_jobs(app, huey)
 
 
@@ -207,6 +223,31 @@ def _send_queued_jobs(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_queued_jobs(session: Session) -> None:
     session.info.pop(QUEUED_TEXT_JOBS, None)
+
+
+def queue_mail_job(outgoing_id: int, try_number: int) -> None:
+    """Try to send a letter's email: now in immediate mode, else once the queueing commits."""
+    app_jobs = jobs()
+    if app_jobs.huey.immediate:
+        app_jobs.send_letter_email(outgoing_id, try_number)
+        return
+    db.session.info.setdefault(QUEUED_MAIL_JOBS, []).append((outgoing_id, try_number))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_queued_mail(session: Session) -> None:
+    queued = session.info.pop(QUEUED_MAIL_JOBS, None)
+    for outgoing_id, try_number in queued or ():
+        try:
+            jobs().send_letter_email(outgoing_id, try_number)
+        except Exception:
+            # The email stays queued; pressing Send again finds it and queues no other.
+            log.exception("Could not queue the email %s", outgoing_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued_mail(session: Session) -> None:
+    session.info.pop(QUEUED_MAIL_JOBS, None)
 
 
 def run_consumer(workers: int, worker_type: str) -> None:

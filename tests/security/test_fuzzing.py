@@ -41,7 +41,7 @@ from tracker.auth.models import Role
 from tracker.deadlines.feed import renew_feed_token
 from tracker.documents.forms import UPLOAD_ERROR
 from tracker.extensions import db
-from tracker.letters.models import Letter
+from tracker.letters.models import Channel, Letter
 from tracker.letters.services import finalize
 from tracker.requests.models import RecordsRequest
 
@@ -401,6 +401,28 @@ def finalize_the_letter(world: dict[str, Any]) -> None:
     finalize(letter, record, world["users"][Role.ADVOCATE], date(2026, 3, 2))
 
 
+def ready_to_email(world: dict[str, Any]) -> None:
+    from flask import current_app
+
+    from tests.postgres import free_port
+
+    finalize_the_letter(world)
+    letter = db.session.get(Letter, world["args"]["mail.email_letter"]["letter_id"])
+    assert letter is not None
+    db.session.get(RecordsRequest, letter.request_id).agency.email = "records@agency.example.org"
+    # Nothing listens there: each send is refused at once and left to retry.
+    current_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
+
+
+def ready_for_the_portal(world: dict[str, Any]) -> None:
+    letter = db.session.get(Letter, world["args"]["letters.mark_filed_portal"]["letter_id"])
+    assert letter is not None
+    letter.channel = Channel.PORTAL
+    record = db.session.get(RecordsRequest, letter.request_id)
+    record.agency.portal_url = "https://portal.example.org/requests"
+    finalize(letter, record, world["users"][Role.ADVOCATE], date(2026, 3, 2))
+
+
 def turn_the_feed_on(world: dict[str, Any]) -> None:
     renew_feed_token(world["users"][Role.ADMIN])
 
@@ -408,6 +430,8 @@ def turn_the_feed_on(world: dict[str, Any]) -> None:
 # Forms a page shows only in some states: bring the world to that state first.
 PREPARE = {
     "letters.mark_letter_sent": finalize_the_letter,  # offered once the letter is final
+    "mail.email_letter": ready_to_email,  # a final letter, an agency's email, a server
+    "letters.mark_filed_portal": ready_for_the_portal,  # a final letter to go by portal
     "deadlines.revoke_feed": turn_the_feed_on,  # offered while a feed is on
 }
 

@@ -2,7 +2,6 @@
 
 import json
 import smtplib
-import ssl
 from datetime import date
 from typing import Any
 
@@ -19,6 +18,7 @@ from tracker.extensions import db
 from tracker.laws import all_laws
 from tracker.letters.cli import fail, find_agency
 from tracker.letters.services import local_today
+from tracker.mail.smtp import server_address, server_port, smtp_connection
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -128,13 +128,6 @@ def overdue_command(today: str | None, as_json: bool) -> None:
         click.echo("Nothing is overdue.")
 
 
-def setting_on(value: Any) -> bool:
-    """A yes/no setting given as a boolean or as text from the environment."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 @click.command("remind")
 @click.option("--today", default=None, metavar="YYYY-MM-DD", help="Default: today in Los Angeles.")
 @with_appcontext
@@ -158,18 +151,14 @@ class ReminderError(Exception):
 def send_reminders(day: date) -> str:
     """Send the day's reminders and say what went out; the daily job and ``tracker remind``."""
     config = current_app.config
-    server = str(config.get("MAIL_SERVER") or "localhost")
-    port = int(config.get("MAIL_PORT") or 25)
+    server = server_address(config) or "localhost"
+    port = server_port(config)
     sender = str(config.get("MAIL_FROM") or "records-tracker@localhost")
     base_url = str(config.get("BASE_URL") or DEFAULT_BASE_URL)
     plan = plan_reminders(db.session(), day)
     if plan.digests:
         try:
-            with smtplib.SMTP(server, port, timeout=60) as smtp:
-                if setting_on(config.get("MAIL_USE_TLS", False)):
-                    smtp.starttls(context=ssl.create_default_context())
-                if config.get("MAIL_USERNAME"):
-                    smtp.login(str(config["MAIL_USERNAME"]), str(config.get("MAIL_PASSWORD", "")))
+            with smtp_connection(config, server) as smtp:
                 for digest in plan.digests:
                     message = reminder_email(digest, sender=sender, base_url=base_url, today=day)
                     smtp.send_message(message)

@@ -275,3 +275,31 @@ def fill_values(form: FlaskForm, template: LetterTemplate, values: dict[str, Any
             form[PREFIX + spec.name].data = value
         else:
             form[PREFIX + spec.name].data = str(value)
+
+
+class SendEmailForm(FlaskForm):
+    submit = SubmitField("Send")
+
+
+class PortalFiledForm(FlaskForm):
+    """Filed through the agency's portal: which portal, the confirmation it gave, when."""
+
+    portal = StringField(
+        "Portal",
+        validators=[
+            InputRequired(message="Say which portal it was filed through."),
+            Length(max=300),
+        ],
+        description="Its name or address.",
+    )
+    confirmation = StringField(
+        "Confirmation number",
+        validators=[
+            InputRequired(message="Give the confirmation number the portal showed."),
+            Length(max=200),
+        ],
+        description="The request number the portal gave; it becomes the agency's tracking "
+        "number when the request has none.",
+    )
+    filed_on = DateField("Date filed", validators=[InputRequired(), NotAfterToday()])
+    submit = SubmitField("Mark filed via portal")

@@ -21,6 +21,8 @@ from tracker.letters.forms import (
     LetterDraftForm,
     MarkSentForm,
     NewRequestsForm,
+    PortalFiledForm,
+    SendEmailForm,
     chosen_channel,
     fill_values,
     form_class,
@@ -37,6 +39,7 @@ from tracker.letters.services import (
     compose,
     draft_letter,
     draft_requests,
+    file_via_portal,
     finalize,
     finalize_problems,
     letter_channel,
@@ -342,7 +345,27 @@ def show_letter(reference: str, letter_id: int) -> str:
     return letter_page(record, letter, sent_form)
 
 
-def letter_page(record: RecordsRequest, letter: Letter, sent_form: MarkSentForm) -> str:
+def portal_form_for(record: RecordsRequest, letter: Letter) -> PortalFiledForm:
+    form = PortalFiledForm(formdata=None)
+    form.portal.data = portal_address(record, letter)
+    form.filed_on.data = local_today()
+    return form
+
+
+def portal_address(record: RecordsRequest, letter: Letter) -> str:
+    template = library().templates.get(letter.template_slug)
+    contact = addressee(template, record.agency) if template else record.agency.contact("records")
+    return contact.portal_url or record.agency.portal_url
+
+
+def letter_page(
+    record: RecordsRequest,
+    letter: Letter,
+    sent_form: MarkSentForm,
+    portal_form: PortalFiledForm | None = None,
+) -> str:
+    from tracker.mail.outbox import email_subject, letter_as_text, outgoing_for
+
     template = library().templates.get(letter.template_slug)
     document, problem = "", ""
     try:
@@ -366,6 +389,13 @@ def letter_page(record: RecordsRequest, letter: Letter, sent_form: MarkSentForm)
         sent_form=sent_form,
         blocking=blocking,
         channel_label=channel.label.lower() if channel else "",
+        outgoing=outgoing_for(letter),
+        send_form=SendEmailForm(formdata=None),
+        portal_form=portal_form or portal_form_for(record, letter),
+        portal_url=portal_address(record, letter),
+        # Ready to paste into the agency's portal.
+        paste_subject=email_subject(letter, record) if not letter.is_draft else "",
+        paste_text=letter_as_text(letter) if not letter.is_draft else "",
     )
 
 
@@ -413,6 +443,35 @@ def mark_letter_sent(reference: str, letter_id: int) -> BaseResponse | str:
     else:
         db.session.commit()
         flash(f"Marked sent on {form.sent_on.data.isoformat()}.", "success")
+    return redirect(url_for("letters.show_letter", reference=reference, letter_id=letter.id))
+
+
+@bp.post("/requests/<reference>/letters/<int:letter_id>/portal")
+@roles_required(*EDITORS)
+def mark_filed_portal(reference: str, letter_id: int) -> BaseResponse | str:
+    record = get_request_or_404(reference)
+    require_editor(record)
+    letter = get_letter_or_404(record, letter_id)
+    form = PortalFiledForm()
+    sent_form = MarkSentForm(formdata=None)
+    sent_form.sent_on.data = local_today()
+    if not form.validate_on_submit():
+        # Shown again as typed, each message at its field.
+        return letter_page(record, letter, sent_form, form)
+    portal, confirmation = form.portal.data.strip(), form.confirmation.data.strip()
+    try:
+        file_via_portal(letter, record, portal, confirmation, form.filed_on.data, current_user)
+    except RequestError as error:
+        db.session.rollback()
+        target = form.filed_on if error.field in ("filed_on", "sent_on") else form.confirmation
+        target.errors = [*target.errors, str(error)]
+        return letter_page(record, letter, sent_form, form)
+    except LetterError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Marked filed via {portal} on {form.filed_on.data.isoformat()}.", "success")
     return redirect(url_for("letters.show_letter", reference=reference, letter_id=letter.id))
 
 

@@ -40,6 +40,7 @@ from tracker.letters.models import Channel, Letter, LetterState, RequesterProfil
 from tracker.letters.pdf import letters_pdf
 from tracker.requests.models import Organization, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import (
+    RequestError,
     RequestValues,
     create_request,
     update_request,
@@ -688,14 +689,21 @@ def finalize(letter: Letter, request: RecordsRequest, actor: User, today: date) 
 
 
 def mark_sent(
-    letter: Letter, request: RecordsRequest, sent_on: date, channel: Channel, actor: User
+    letter: Letter,
+    request: RecordsRequest,
+    sent_on: date,
+    channel: Channel,
+    actor: User | None,
+    note: str = "",
 ) -> None:
+    """Record that the letter went: the request's sent-on for the letter that starts it,
+    and the agency's messages that were waiting for an answer are answered by it."""
     if letter.state != LetterState.FINAL:
         raise LetterError("Finalize the letter before marking it sent.")
     letter.state = LetterState.SENT
     letter.sent_on = sent_on
     letter.sent_via = channel
-    note = f"Sent the letter by {channel.label.lower()} on {sent_on.isoformat()}."
+    note = note or f"Sent the letter by {channel.label.lower()} on {sent_on.isoformat()}."
     if letter.kind == "initial":
         values = values_of(request)
         values.status = (
@@ -705,7 +713,62 @@ def mark_sent(
         update_request(request, values, actor, note)
     else:
         add_event(request, actor, "letter", note)
+    answer_waiting_messages(
+        request, actor, f"Answered by the letter {channel.sent_phrase} on {sent_on.isoformat()}."
+    )
     db.session.flush()
+
+
+def answer_waiting_messages(request: RecordsRequest, actor: User | None, note: str) -> int:
+    """Mark the messages in that still need an answer as answered; say how many."""
+    # The mail package imports the documents package, which imports this one's callers.
+    from tracker.mail.models import Correspondence
+
+    waiting = db.session.scalars(
+        select(Correspondence).where(
+            Correspondence.request_id == request.id, Correspondence.needs_answer_clause()
+        )
+    ).all()
+    now = utcnow()
+    for message in waiting:
+        message.answered_at = now
+        message.answered_by_id = actor.id if actor else None
+        message.answer_note = note
+    return len(waiting)
+
+
+def file_via_portal(
+    letter: Letter,
+    request: RecordsRequest,
+    portal: str,
+    confirmation: str,
+    filed_on: date,
+    actor: User,
+) -> None:
+    """The letter was filed through the agency's portal: which one, its confirmation
+    number and the day. The confirmation becomes the agency's tracking number when the
+    request has none."""
+    if letter.state != LetterState.FINAL:
+        raise LetterError("Only a final letter not yet sent can be marked filed.")
+    if letter.letter_date and filed_on < letter.letter_date:
+        raise RequestError("filed_on", "It cannot be filed before the letter's date.")
+    letter.portal_name = portal
+    letter.portal_confirmation = confirmation
+    if not request.agency_tracking_number:
+        values = values_of(request)
+        values.agency_tracking_number = confirmation
+        update_request(
+            request, values, actor, f"The portal’s confirmation number is {confirmation}."
+        )
+    mark_sent(
+        letter,
+        request,
+        filed_on,
+        Channel.PORTAL,
+        actor,
+        f"Filed the letter through {portal} on {filed_on.isoformat()}; "
+        f"confirmation number {confirmation}.",
+    )
 
 
 def prefilled_values(template: LetterTemplate, request: RecordsRequest | None) -> dict[str, Any]:

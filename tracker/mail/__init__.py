@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("mail", __name__)
 
-from tracker.mail import routes, status  # noqa: E402,F401
+from tracker.mail import outbox_routes, routes, status  # noqa: E402,F401

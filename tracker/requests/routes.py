@@ -326,7 +326,22 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         standing=standing_for(record, deadlines, local_today()),
         siblings=siblings,
         letter_titles={slug: t.title for slug, t in library().templates.items()},
+        **letter_emails(record),
     )
+
+
+def letter_emails(record: RecordsRequest) -> dict[str, object]:
+    """How each letter's email stands, for the letters section, and the Try again form."""
+    from tracker.letters.forms import SendEmailForm
+    from tracker.mail.models import OutgoingEmail
+
+    outgoing = db.session.scalars(
+        db.select(OutgoingEmail).where(OutgoingEmail.request_id == record.id)
+    ).all()
+    return {
+        "letter_emails": {email.letter_id: email for email in outgoing},
+        "send_form": SendEmailForm(formdata=None),
+    }
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
