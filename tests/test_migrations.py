@@ -34,3 +34,27 @@ def test_the_chain_goes_down_to_nothing_and_back_up(app):
     assert tables == set()
     upgrade()
     assert schema_differences() == []
+
+
+def test_emails_filed_before_search_knew_of_them_are_found_after_the_upgrade(app, make_request):
+    from tracker.search.engine import search
+
+    record = make_request()
+    db.session.commit()
+    downgrade(revision="0011")
+    with db.engine.begin() as connection:
+        connection.execute(
+            db.text(
+                "INSERT INTO correspondence (request_id, direction, state, message_id, "
+                'in_reply_to, "references", from_address, to_addresses, subject, sent_at, '
+                "text, notes, raw_sha256, raw_size, raw_storage_backend, raw_storage_key, "
+                "source, discard_reason, created_at) VALUES (:request, 'in', 'filed', '', '', "
+                "'', 'records@agency.example', '', 'Your request', NULL, "
+                "'The ledger of QUOKKAPLANS is attached.', '', :sha, 10, 'local', 'k1', "
+                "'upload', '', :now)"
+            ),
+            {"request": record.id, "sha": "a" * 64, "now": "2026-11-30 17:00:00"},
+        )
+    upgrade()
+    hits = search(db.session(), "quokkaplans")
+    assert [(hit.kind, hit.reference) for hit in hits] == [("mail", record.reference)]

@@ -86,9 +86,38 @@ def upgrade():
         batch_op.alter_column('portal_name', server_default=None)
         batch_op.alter_column('portal_confirmation', server_default=None)
 
+    backfill_mail_search(op.get_bind())
+
+
+def backfill_mail_search(bind):
+    """Emails filed before search knew of them: index them now, as 0005 did the rest."""
+    from datetime import datetime, timezone
+
+    from tracker.search import engine
+
+    rows = bind.execute(sa.text(
+        "SELECT id, request_id, state, from_address, text, subject, sent_at, created_at "
+        "FROM correspondence WHERE state = 'filed' AND request_id IS NOT NULL"
+    )).mappings()
+    for row in rows:
+        values = dict(row)
+        for key in ('sent_at', 'created_at'):
+            # SQLite hands the stored text back; PostgreSQL a datetime.
+            if isinstance(values[key], str):
+                moment = datetime.fromisoformat(values[key])
+                values[key] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        entries = engine.mail_entries(_Row(values))
+        engine.write(bind, 'mail', values['id'], entries)
+
+
+class _Row:
+    def __init__(self, values):
+        self.__dict__.update(values)
+
 
 
 def downgrade():
+    op.execute("DELETE FROM " + ("search_index" if op.get_bind().dialect.name == 'sqlite' else "search_entries") + " WHERE kind = 'mail'")
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.drop_column('portal_confirmation')
         batch_op.drop_column('portal_name')
