@@ -406,3 +406,59 @@ def test_the_kept_raw_email_is_no_orphan_to_the_doctor(app, runner, make_request
     result = runner.invoke(args=["doctor", "--repair"])
     assert result.exit_code == 0, result.output
     assert "0 orphans" in result.output and kept.exists()
+
+
+def forward_of(inner: bytes, subject: str, to: str = "team@coalition.example") -> bytes:
+    """An advocate forwarding the agency's answer as an attachment, as mail programs do."""
+    message = EmailMessage()
+    message["From"] = "Ada Advocate <ada@coalition.example>"
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(SENT)
+    message["Message-ID"] = make_msgid(domain="coalition.example")
+    message.set_content("Forwarding what the agency sent me.")
+    message.add_attachment(_message(inner), filename="answer.eml")
+    return message.as_bytes()
+
+
+def _message(raw: bytes) -> EmailMessage:
+    import email
+    import email.policy
+
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def test_a_forwarded_answer_uploaded_by_an_advocate_is_filed_as_the_agency_s_own_message(
+    app, client, auth, make_user, make_request
+):
+    advocate = make_user(Role.ADVOCATE)
+    record = make_request(created_by=advocate)
+    auth.login(advocate)
+    inner = with_pdf(subject="Your request: determination")
+    page = upload(client, record, forward_of(inner, "Fwd: Your request: determination"))
+    assert "Filed 1 message, 1 forwarded message filed on its own" in page_text(page)
+    db.session.expire_all()
+    entries = {entry.from_address: entry for entry in filed_on(record)}
+    agency = entries["Records Unit <records@lapd.example.gov>"]
+    forward = entries["Ada Advocate <ada@coalition.example>"]
+    # The agency's message is on the thread with its PDF, and it is what needs an answer.
+    assert agency.subject == "Your request: determination"
+    assert agency.text.startswith("Please find the records attached.")
+    assert [d.original_filename for d in agency.attachments] == ["determination.pdf"]
+    assert agency.needs_answer and not forward.needs_answer
+    # The forward keeps what it carried, as sent.
+    assert [d.original_filename for d in forward.attachments] == ["answer.eml"]
+
+
+def test_a_forward_matching_no_request_still_files_the_answer_it_carries(app, make_request):
+    record = make_request(agency_tracking_number="W123456-112026")
+    db.session.commit()
+    inner = agency_reply(subject="Request W123456-112026: records released")
+    filed = file_message(forward_of(inner, "Fwd: records released"), source="imap", actor=None)
+    db.session.commit()
+    assert filed.correspondence.state is MailState.HELD
+    [carried] = filed.forwarded
+    assert carried.correspondence.request_id == record.id
+    assert carried.correspondence.state is MailState.FILED

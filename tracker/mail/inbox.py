@@ -71,6 +71,8 @@ class Parsed:
     sent_at: datetime | None = None
     text: str = ""
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    # Messages it carries as messages (message/rfc822): a forward of the agency's answer.
+    forwarded: list[bytes] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -81,6 +83,8 @@ class FiledMessage:
     refused: list[tuple[str, str]] = field(default_factory=list)
     # The same message was already on file: nothing new was stored.
     already: bool = False
+    # The messages it carried, each filed as a message of its own.
+    forwarded: list["FiledMessage"] = field(default_factory=list)
 
 
 def clean(value: str, limit: int | None = HEADER_LIMIT) -> str:
@@ -196,6 +200,26 @@ def attachments_of(message: EmailMessage, notes: list[str]) -> list[tuple[str, b
     return found
 
 
+def forwarded_messages(message: EmailMessage, notes: list[str]) -> list[bytes]:
+    """The messages attached as messages, as their own bytes, to be filed each in turn."""
+    found: list[bytes] = []
+    try:
+        parts = list(message.iter_attachments())
+    except Exception:
+        return found  # already noted by attachments_of
+    for part in parts:
+        if part.get_content_type() != "message/rfc822":
+            continue
+        try:
+            inner = attachment_bytes(part)
+        except Exception as error:
+            notes.append(f"A forwarded message could not be read ({type(error).__name__}).")
+            continue
+        if inner:
+            found.append(inner)
+    return found
+
+
 def parse(raw: bytes) -> Parsed:
     """Read a message; whatever is malformed is noted, never raised."""
     message: Any = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
@@ -228,6 +252,7 @@ def parse(raw: bytes) -> Parsed:
         notes.append(f"The Date header could not be read ({type(error).__name__}).")
     parsed.text = clean(body_text(message, notes), TEXT_LIMIT)
     parsed.attachments = attachments_of(message, notes)
+    parsed.forwarded = forwarded_messages(message, notes)
     return parsed
 
 
@@ -403,8 +428,14 @@ def file_message(
     source: str,
     actor: User | None,
     request: RecordsRequest | None = None,
+    depth: int = 0,
 ) -> FiledMessage:
-    """Keep a message once: filed on its request, or held when it matches none."""
+    """Keep a message once: filed on its request, or held when it matches none.
+
+    A message it carries as a message (an advocate forwarding the agency's answer as an
+    attachment) is filed too, as a message of its own: on the same request, or matched
+    by itself when the forward matched none. The forward itself then needs no answer.
+    """
     digest = hashlib.sha256(raw).hexdigest()
     existing = db.session.scalar(select(Correspondence).where(Correspondence.raw_sha256 == digest))
     if existing is not None:
@@ -444,12 +475,49 @@ def file_message(
     db.session.add(entry)
     db.session.flush()
     if record is None:
-        return FiledMessage(entry)
-    record_event(record, actor, "mail", file_note(entry))
-    take_portal_number(entry, record)
-    filed = store_attachments(entry, record, parsed, actor)
+        filed = FiledMessage(entry)
+    else:
+        record_event(record, actor, "mail", file_note(entry))
+        take_portal_number(entry, record)
+        filed = store_attachments(entry, record, parsed, actor)
+    if depth < FORWARD_DEPTH:
+        file_forwarded(filed, parsed, source=source, actor=actor, request=record, depth=depth)
     db.session.flush()
     return filed
+
+
+# A forward of a forward is followed this far, and no further.
+FORWARD_DEPTH = 3
+
+
+def file_forwarded(
+    filed: FiledMessage,
+    parsed: Parsed,
+    *,
+    source: str,
+    actor: User | None,
+    request: RecordsRequest | None,
+    depth: int,
+) -> None:
+    for inner in parsed.forwarded:
+        try:
+            filed.forwarded.append(
+                file_message(inner, source=source, actor=actor, request=request, depth=depth + 1)
+            )
+        except NotAnEmail as error:
+            filed.correspondence.notes = clean(
+                "\n".join(
+                    part
+                    for part in (filed.correspondence.notes, f"A forwarded message: {error}")
+                    if part
+                ),
+                None,
+            )
+    entry = filed.correspondence
+    if filed.forwarded and entry.state is MailState.FILED:
+        entry.answered_at = utcnow()
+        entry.answered_by_id = actor.id if actor else None
+        entry.answer_note = "A forward: the message it carries is filed on its own."
 
 
 def assign(entry: Correspondence, record: RecordsRequest, actor: User) -> FiledMessage:

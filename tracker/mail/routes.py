@@ -65,6 +65,9 @@ def plural(count: int, word: str) -> str:
 def summary(filed: list[FiledMessage], refused: list[tuple[str, str]]) -> str:
     new = [entry for entry in filed if not entry.already]
     parts = [f"Filed {plural(len(new), 'message')}"]
+    carried = [inner for entry in new for inner in entry.forwarded if not inner.already]
+    if carried:
+        parts.append(f"{plural(len(carried), 'forwarded message')} filed on its own")
     if len(new) < len(filed):
         parts.append(f"{len(filed) - len(new)} already on file")
     stored = sum(len(entry.stored) for entry in new)
