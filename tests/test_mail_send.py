@@ -132,7 +132,11 @@ def test_the_preview_shows_what_goes_out_and_the_agency_receives_it_with_the_pdf
     assert message["Reply-To"] == reply_to
     assert message["Subject"] == subject
     assert message["Date"] is not None
-    assert "please send Records about detainers" in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "please send Records about detainers" in body
+    # From the subject line to the signature: the letterhead and window address are for paper.
+    assert body.startswith("Re: Records about detainers\n")
+    assert "Sincerely," in body and "100 West First Street" not in body
     attachments = list(message.iter_attachments())
     assert [a.get_content_type() for a in attachments] == ["application/pdf"]
     text = pdf_text(attachments[0].get_content())

@@ -122,9 +122,21 @@ def email_subject(letter: Letter, record: RecordsRequest) -> str:
 
 
 def letter_as_text(letter: Letter) -> str:
-    """The frozen letter as plain text: its page's body, without the document's title."""
+    """The frozen letter as plain text, from its subject line to its signature.
+
+    The letterhead, date and window address are for paper: an email has its own From,
+    Date and To, and a portal its own form. The contact block after the signature stays.
+    """
     found = re.search(r"<body[^>]*>(.*)</body>", letter.document_html, re.DOTALL | re.IGNORECASE)
-    return html_to_text(found.group(1) if found else letter.document_html)
+    body = found.group(1) if found else letter.document_html
+    body = re.sub(
+        r'^\s*<div class="head">.*?</div>\s*(?=<p class="subject">)',
+        "",
+        body,
+        count=1,
+        flags=re.DOTALL,
+    )
+    return html_to_text(body)
 
 
 def kept_pdf(letter: Letter) -> Document | None:
