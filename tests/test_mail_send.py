@@ -456,3 +456,92 @@ def test_the_reminders_sign_in_to_the_server_through_the_shared_connection(
     assert result.exit_code == 0, result.output
     assert smtp.handler.logins == ["tracker"], result.output
     assert [r.recipients for r in smtp.received] == [[staff.email]]
+
+
+@pytest.fixture
+def tls_smtp(tmp_path):
+    """An aiosmtpd server that takes mail only after STARTTLS and a sign-in."""
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.mailservers import SMTP_PASSWORD, SMTP_USER, SmtpHandler
+    from tests.postgres import free_port
+
+    key, certificate = tmp_path / "key.pem", tmp_path / "certificate.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    handler = SmtpHandler()
+
+    def authenticator(server, session, envelope, mechanism, data):
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        handler.logins.append(data.login.decode())
+        return AuthResult(
+            success=(data.login.decode(), data.password.decode()) == (SMTP_USER, SMTP_PASSWORD)
+        )
+
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        tls_context=context,
+        require_starttls=True,
+    )
+    controller.start()
+    settings = {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_USE_TLS": True,
+        "MAIL_USERNAME": SMTP_USER,
+        "MAIL_PASSWORD": SMTP_PASSWORD,
+    }
+    try:
+        yield handler, settings, certificate
+    finally:
+        controller.stop()
+
+
+def test_starttls_is_used_and_the_server_s_certificate_checked_before_the_password(
+    tls_smtp, monkeypatch
+):
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
+    from tracker.mail.smtp import smtp_connection
+
+    handler, settings, certificate = tls_smtp
+    message = EmailMessage()
+    message["From"] = "records@coalition.example.org"
+    message["To"] = "records@commission.example.org"
+    message["Subject"] = "CPRA request"
+    message.set_content("Please send the records.")
+
+    # A certificate nobody vouches for: refused before the password is sent.
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        with smtp_connection(settings, "127.0.0.1") as smtp:
+            smtp.send_message(message)
+    assert handler.logins == [] and handler.received == []
+
+    # Trusted (as a company's own authority would be): TLS first, then the sign-in.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+    with smtp_connection(settings, "127.0.0.1") as smtp:
+        smtp.send_message(message)
+    assert handler.logins == ["tracker"] and len(handler.received) == 1
+
+    # Without STARTTLS this server takes nothing, so the setting is what made it work.
+    with pytest.raises(smtplib.SMTPException):
+        with smtp_connection({**settings, "MAIL_USE_TLS": False}, "127.0.0.1") as smtp:
+            smtp.send_message(message)
+    assert len(handler.received) == 1
