@@ -1,5 +1,5 @@
 import mailbox
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -254,37 +254,51 @@ def confirm(reference: str, correspondence_id: int) -> Response | str:
     return back_to(record, entry)
 
 
-@bp.post("/requests/<reference>/mail/<int:correspondence_id>/dismiss")
-@roles_required(*EDITORS)
-def dismiss(reference: str, correspondence_id: int) -> Response | str:
+def settle_with(
+    reference: str,
+    correspondence_id: int,
+    form: Any,
+    which: str,
+    settle: Callable[[Correspondence, Any, str], None],
+    done: str,
+) -> Response | str:
+    """Dismiss a suggestion, or say no answer is needed: the reason is optional."""
     record, entry = filed_entry(reference, correspondence_id)
-    form = numbered(DismissSuggestionForm(), entry.id)
+    form = numbered(form, entry.id)
     if not form.validate_on_submit():
-        return page_with(record, entry, "dismiss", form)
+        return page_with(record, entry, which, form)
     try:
-        dismiss_suggestion(entry, current_user, form.dismiss_reason.data or "")
+        settle(entry, current_user, form[f"{which}_reason"].data or "")
     except AlreadySettled as error:
         db.session.rollback()
         flash(str(error), "error")
         return back_to(record, entry)
     db.session.commit()
-    flash("Dismissed; nothing was logged from the message.", "success")
+    flash(done, "success")
     return back_to(record, entry)
+
+
+@bp.post("/requests/<reference>/mail/<int:correspondence_id>/dismiss")
+@roles_required(*EDITORS)
+def dismiss(reference: str, correspondence_id: int) -> Response | str:
+    return settle_with(
+        reference,
+        correspondence_id,
+        DismissSuggestionForm(),
+        "dismiss",
+        dismiss_suggestion,
+        "Dismissed; nothing was logged from the message.",
+    )
 
 
 @bp.post("/requests/<reference>/mail/<int:correspondence_id>/no-answer")
 @roles_required(*EDITORS)
 def settle_no_answer(reference: str, correspondence_id: int) -> Response | str:
-    record, entry = filed_entry(reference, correspondence_id)
-    form = numbered(NoAnswerForm(), entry.id)
-    if not form.validate_on_submit():
-        return page_with(record, entry, "no_answer", form)
-    try:
-        no_answer_needed(entry, current_user, form.no_answer_reason.data or "")
-    except AlreadySettled as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return back_to(record, entry)
-    db.session.commit()
-    flash("Settled: the message needs no answer.", "success")
-    return back_to(record, entry)
+    return settle_with(
+        reference,
+        correspondence_id,
+        NoAnswerForm(),
+        "no_answer",
+        no_answer_needed,
+        "Settled: the message needs no answer.",
+    )
