@@ -20,7 +20,7 @@ from tracker.auth.models import Role
 from tracker.documents.models import Document
 from tracker.documents.services import store_files
 from tracker.extensions import db
-from tracker.mail.models import Correspondence
+from tracker.mail.models import Correspondence, MailState
 
 LOAD_NOTES = "Called the records unit again"
 # The real S3 server of the storage tests, and a new bucket on it for each test.
@@ -142,8 +142,9 @@ def test_a_backup_taken_under_load_restores_every_row_and_file_into_a_new_instan
     assert not load.errors, load.errors
     assert result.exit_code == 0, result.output
     summary = result.output.splitlines()[-1]
-    assert summary.startswith("Backed up ") and "3 documents, 1 email, 1 letter template and the " \
-        "secret key" in summary and f"to {archive}" in summary  # fmt: skip
+    assert summary.startswith("Backed up ")
+    assert "3 documents, 2 emails, 1 letter template and the secret key" in summary
+    assert f"to {archive}" in summary
 
     with target.app_context():
         restored = target.test_cli_runner().invoke(args=["restore", str(archive)])
@@ -183,8 +184,8 @@ def test_a_backup_taken_under_load_restores_every_row_and_file_into_a_new_instan
     target_instance = Path(target.instance_path)
     assert files_under(target_instance / "documents") == files_under(source_instance / "documents")
     assert (
-        len(files_under(target_instance / "documents")) == 4
-    )  # three documents and the held email
+        len(files_under(target_instance / "documents")) == 5
+    )  # three documents, the held email and the portal's notice
     assert files_under(target_instance / "letters") == files_under(source_instance / "letters")
     assert (target_instance / "secret_key").read_text().strip() == app.config["SECRET_KEY"]
 
@@ -209,8 +210,8 @@ def test_a_damaged_archive_or_an_instance_in_use_is_refused_and_nothing_changes(
     refused = runner.invoke(args=["restore", str(archive)])
     assert refused.exit_code == 1
     assert "this instance is not empty: its database has rows (in " in refused.output
-    # The document and the world's held email.
-    assert "it stores 2 document files" in refused.output
+    # The document, the world's held email and its portal notice.
+    assert "it stores 3 document files" in refused.output
     assert "it has 1 local letter template" in refused.output
 
     def tamper(name: str, data: bytes) -> bytes | None:
@@ -306,7 +307,9 @@ def test_a_backup_names_a_document_whose_file_is_missing_and_exits_1(app, runner
     assert "1 document had no file in storage; run tracker doctor." in result.stderr
     with tarfile.open(archive) as written:
         names = written.getnames()
-    held = db.session.scalars(db.select(Correspondence)).one()
+    held = db.session.scalars(
+        db.select(Correspondence).where(Correspondence.state == MailState.HELD)
+    ).one()
     assert "manifest.json" in names and f"documents/{document.storage_key}" not in names
     # The raw email kept beside it is backed up still.
     assert f"documents/{held.raw_storage_key}" in names
