@@ -58,3 +58,21 @@ def test_emails_filed_before_search_knew_of_them_are_found_after_the_upgrade(app
     upgrade()
     hits = search(db.session(), "quokkaplans")
     assert [(hit.kind, hit.reference) for hit in hits] == [("mail", record.reference)]
+
+
+def test_each_request_so_far_becomes_one_item_holding_its_records_sought(app, make_request):
+    from tracker.items.models import ItemState, RequestItem
+    from tracker.requests.models import RequestStatus
+
+    asked = make_request(records_sought="1. The reports.\n2. The ICE requests behind them.")
+    untyped = make_request(title="Jail transfer logs", records_sought="")
+    released = make_request(records_sought="Special Order 40.", status=RequestStatus.FULFILLED)
+    db.session.commit()
+    downgrade(revision="0012")
+    upgrade()
+    items = {item.request_id: item for item in db.session.scalars(db.select(RequestItem)).all()}
+    assert len(items) == 3
+    assert items[asked.id].description == "1. The reports.\n2. The ICE requests behind them."
+    assert items[asked.id].position == 1 and items[asked.id].state is ItemState.PENDING
+    assert items[untyped.id].description == "Jail transfer logs"
+    assert items[released.id].state is ItemState.RELEASED

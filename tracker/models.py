@@ -4,6 +4,7 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import AccountLink, LoginAttempt, Role, User
 from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
 from tracker.documents.models import AgencyResponse, Document
+from tracker.items.models import ExemptionCitation, Fee, ItemAnswer, RequestItem
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
 from tracker.mail.models import Correspondence, MailFetch, OutgoingEmail
 from tracker.requests.models import (
@@ -20,12 +21,16 @@ __all__ = [
     "AgencyResponse",
     "Correspondence",
     "Document",
+    "ExemptionCitation",
+    "Fee",
+    "ItemAnswer",
     "AgencyCalendarDay",
     "ReminderLog",
     "Letter",
     "MailFetch",
     "OutgoingEmail",
     "RequestGroup",
+    "RequestItem",
     "RequesterProfile",
     "LoginAttempt",
     "Organization",

@@ -92,6 +92,9 @@ class AgencyResponse(Model):
     agency_tracking_number: Mapped[str] = mapped_column(String(100), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     exemptions: Mapped[str] = mapped_column(Text, default="")
+    # One installment of a rolling production, and the date the agency promises the next.
+    installment: Mapped[bool] = mapped_column(default=False)
+    next_promised_on: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
