@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.conftest import csrf_token
 from tracker.auth.models import Role
 from tracker.extensions import db
+from tracker.items.services import items_of
 from tracker.requests.importing import (
     MAX_ROWS,
     ImportFileError,
@@ -78,6 +79,8 @@ def test_a_good_spreadsheet_becomes_requests_with_notes_on_their_timelines(
     assert reports.created_by is None
     assert [event.kind for event in reports.events] == ["created", "note"]
     assert reports.events[1].note == "Sent by email.\nClerk confirmed receipt."
+    # An imported request starts with one item: what it seeks, here only its title.
+    assert [item.description for item in items_of(reports)] == ["ICE reports 2024"]
 
     assert detainers.agency == directory["sheriff"]
     assert detainers.status == RequestStatus.RECORDS_DUE

@@ -537,6 +537,8 @@ def draft_requests(
     unfit = [agency.name for agency in agencies if not template.fits(agency.slug)]
     if unfit:
         raise LetterError(f"“{template.title}” is not written for {', '.join(unfit)}.")
+    from tracker.items.services import items_from_letter
+
     typed = template.typed_values(values)
     group = None
     if len(agencies) > 1:
@@ -555,6 +557,7 @@ def draft_requests(
                 records_sought=rendered.records,
             ),
             actor,
+            items_from_letter(rendered.body_html, rendered.records),
         )
         request.group = group
         request.letters.append(new_letter(template, typed, sender, actor, channel))
@@ -626,7 +629,10 @@ def update_draft(
     if letter.kind == "initial":
         context = template_context(request.agency, sender, request, local_today(), template, typed)
         rendered = render(template, typed, context)
+        from tracker.items.services import follow_source, items_from_letter
+
         request.records_sought = rendered.records
+        follow_source(request, items_from_letter(rendered.body_html, rendered.records), actor)
         # Only the letter that starts a request teaches the drafter's own details:
         # a further letter is signed, by default, as the original one was.
         remember_sender(actor, request.organization, sender)

@@ -1,5 +1,6 @@
 """Creating and changing records requests. Every change leaves an event; callers commit."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -118,7 +119,13 @@ def check_dates(values: RequestValues) -> None:
         raise RequestError("closed_on", "A request cannot close before it was sent.")
 
 
-def create_request(values: RequestValues, actor: User | None) -> RecordsRequest:
+def create_request(
+    values: RequestValues, actor: User | None, items: Sequence[str] = ()
+) -> RecordsRequest:
+    """A new request with its items: ``items`` as given (a drafted letter's numbered
+    paragraphs), or else one item holding the records sought, or the title."""
+    from tracker.items.services import first_items
+
     check_dates(values)
     created_at = utcnow()
     # Order matters on SQLite: the counter update is the transaction's first write.
@@ -134,6 +141,7 @@ def create_request(values: RequestValues, actor: User | None) -> RecordsRequest:
     )
     request.events.append(RequestEvent(actor=actor, occurred_at=created_at, kind="created"))
     db.session.add(request)
+    first_items(request, items)
     db.session.flush()
     return request
 
