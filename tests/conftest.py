@@ -13,6 +13,7 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from tests.letters_support import simple_letter
 from tests.postgres import PostgresCluster, PostgresUnavailable
@@ -23,6 +24,7 @@ from tracker.auth.services import make_account_link
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.documents.services import store_files
 from tracker.extensions import db
+from tracker.items.models import RequestItem
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
 from tracker.mail.inbox import file_message
@@ -301,6 +303,13 @@ def world(app, make_user, make_agency, make_request):
     db.session.add(organization)
     db.session.commit()
     record = make_request(created_by=users[Role.ADVOCATE], agency=agency)
+    # Two items, so that one can be merged with the next.
+    first_item = db.session.scalars(
+        select(RequestItem).where(RequestItem.request_id == record.id)
+    ).one()
+    db.session.add(RequestItem(request=record, position=2, description="Logs"))
+    db.session.commit()
+    on_item = {"reference": record.reference, "item_id": first_item.id}
     simple_letter(app)
     template = library().get("test-simple")
     letter = draft_letter(
@@ -373,6 +382,13 @@ def world(app, make_user, make_agency, make_request):
             "documents.show": on_document,
             "documents.delete": on_document,
             "documents.download_zip": {"reference": record.reference},
+            "items.edit_items": {"reference": record.reference},
+            "items.add": {"reference": record.reference},
+            "items.reword": on_item,
+            "items.split": on_item,
+            "items.merge": on_item,
+            "items.remove": on_item,
+            "items.withdraw": on_item,
             "mail.upload_mail": {"reference": record.reference},
             "mail.email_letter": on_letter,
             "mail.assign_held": on_held,

@@ -66,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         tasks,
         views,
     )
+    from tracker.items import routes as item_routes
 
     tasks.init_app(app)
     auth.init_app(app)
@@ -79,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(letters.bp)
     app.register_blueprint(deadlines.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(item_routes.bp)
     app.register_blueprint(mail.bp)
     app.register_blueprint(search.bp)
 

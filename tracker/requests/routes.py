@@ -26,6 +26,8 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.inputs import whole_number
+from tracker.items.models import ItemAnswer, RequestItem
+from tracker.items.services import exemption_label
 from tracker.letters.services import local_today
 from tracker.limits import accepts_uploads
 from tracker.requests import bp
@@ -304,6 +306,7 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         .order_by(db.func.coalesce(Correspondence.sent_at, Correspondence.created_at))
     ).all()
     editable = can_edit(current_user, record)
+    items = request_items(record)
     upload_form = UploadForm()
     mail_form = MailUploadForm()
     shown_at_fields = []
@@ -319,6 +322,8 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         note_form=note_form,
         deadlines=deadlines,
         documents=documents,
+        items=items,
+        exemption_label=exemption_label,
         upload_form=upload_form,
         correspondence=correspondence,
         mail_form=mail_form,
@@ -328,6 +333,20 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         letter_titles={slug: t.title for slug, t in library().templates.items()},
         **letter_emails(record),
     )
+
+
+def request_items(record: RecordsRequest) -> Sequence[RequestItem]:
+    """The items, each with its answers, the exemptions they cite and its documents."""
+    return db.session.scalars(
+        db.select(RequestItem)
+        .where(RequestItem.request_id == record.id)
+        .options(
+            selectinload(RequestItem.answers).joinedload(ItemAnswer.response),
+            selectinload(RequestItem.answers).selectinload(ItemAnswer.citations),
+            selectinload(RequestItem.documents),
+        )
+        .order_by(RequestItem.position, RequestItem.id)
+    ).all()
 
 
 def letter_emails(record: RecordsRequest) -> dict[str, object]:
@@ -354,14 +373,33 @@ def edit_request(reference: str) -> Response | str:
     if form.validate_on_submit():
         try:
             event = update_request(record, values_from(form), current_user, form.note.data or "")
+            items_kept = event is not None and not items_follow_edit(record, event)
         except RequestError as error:
             db.session.rollback()
             getattr(form, error.field).errors.append(str(error))
         else:
             db.session.commit()
             flash("Saved." if event else "Nothing was changed.", "success")
+            if items_kept:
+                flash("The items were left as they are: change them under Items.", "info")
             return redirect(url_for("requests.show_request", reference=record.reference))
     return render_template("requests/form.html", form=form, record=record)
+
+
+def items_follow_edit(record: RecordsRequest, event: RequestEvent) -> bool:
+    """Whether the items follow an edit of the records sought (or of the title, which an
+    item stands in for when nothing is described): only on a typed request whose items
+    nobody has shaped or answered. Say False when they are left behind."""
+    from tracker.items.services import follow_source
+
+    fields = {change["field"] for change in event.changes}
+    if not fields & {"Records sought", "Title"}:
+        return True
+    if record.initial_letter is not None:
+        # The items came from the letter's numbered paragraphs, not from this text.
+        return "Records sought" not in fields
+    followed = follow_source(record, [record.records_sought or record.title], current_user)
+    return followed or "Records sought" not in fields
 
 
 @bp.post("/<reference>/notes")
