@@ -20,6 +20,8 @@ from tracker.deadlines.engine import Deadlines, Standing
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import deadlines_for, standing_for
 from tracker.extensions import db
+from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
+from tracker.items.rules import open_count
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
 from tracker.sqltypes import LOCAL_ZONE
@@ -99,6 +101,9 @@ class Filters:
     organization_id: int | None = None
     status: RequestStatus | None = None
     tag: str = ""
+    # Requests with an item in this state; with an item withheld citing this exemption.
+    item_state: ItemState | None = None
+    exemption: str = ""
 
 
 def section_query(section: str, today: date, filters: Filters, sort: str = "") -> Select[Any]:
@@ -134,7 +139,31 @@ def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
         statement = statement.where(r.status == filters.status)
     if filters.tag:
         statement = statement.where(r.tags.contains(f",{filters.tag.strip().lower()},"))
+    if filters.item_state:
+        statement = statement.where(
+            exists().where(RequestItem.request_id == r.id, RequestItem.state == filters.item_state)
+        )
+    if filters.exemption:
+        statement = statement.where(
+            exists()
+            .where(RequestItem.request_id == r.id)
+            .where(ItemAnswer.item_id == RequestItem.id)
+            .where(ExemptionCitation.answer_id == ItemAnswer.id)
+            .where(ExemptionCitation.code == filters.exemption)
+        )
     return statement
+
+
+def cited_exemptions(session: Session) -> list[str]:
+    """The exemption codes agencies have cited, for the board's filter."""
+    return list(
+        session.scalars(
+            select(ExemptionCitation.code)
+            .where(ExemptionCitation.code != "")
+            .distinct()
+            .order_by(ExemptionCitation.code)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -185,6 +214,15 @@ class Row:
     standing: Standing
     # The emails in that need an answer, oldest first.
     unanswered: Sequence["Correspondence"] = ()
+    item_states: Sequence[ItemState] = ()
+
+    @property
+    def items_reason(self) -> str:
+        """ "3 of 5 items open.", for a request of more than one item."""
+        still_open, total = open_count(self.item_states)
+        if total < 2:
+            return ""
+        return f"{still_open} of {total} items open."
 
     @property
     def deadline_reason(self) -> str:
@@ -222,7 +260,8 @@ class Row:
 
     @property
     def reason(self) -> str:
-        return " ".join(part for part in (self.deadline_reason, self.mail_reason) if part)
+        parts = (self.deadline_reason, self.items_reason, self.mail_reason)
+        return " ".join(part for part in parts if part)
 
 
 def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) -> list[Row]:
@@ -230,12 +269,36 @@ def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) 
     every email that waits for an answer."""
     calendars = calendars_for(session, {request.agency for request in requests})
     unanswered = unanswered_mail(session, [request.id for request in requests])
+    states = item_states(session, [request.id for request in requests])
     rows = []
     for request in requests:
         deadlines = deadlines_for(session, request, calendars[request.agency_id])
         standing = standing_for(request, deadlines, today)
-        rows.append(Row(request, deadlines, standing, unanswered.get(request.id, ())))
+        rows.append(
+            Row(
+                request,
+                deadlines,
+                standing,
+                unanswered.get(request.id, ()),
+                states.get(request.id, ()),
+            )
+        )
     return rows
+
+
+def item_states(session: Session, request_ids: list[int]) -> dict[int, list[ItemState]]:
+    """The states of the items of the requests on a page, in one query."""
+    if not request_ids:
+        return {}
+    found: dict[int, list[ItemState]] = {}
+    rows = session.execute(
+        select(RequestItem.request_id, RequestItem.state)
+        .where(RequestItem.request_id.in_(request_ids))
+        .order_by(RequestItem.request_id, RequestItem.position)
+    )
+    for request_id, state in rows:
+        found.setdefault(request_id, []).append(state)
+    return found
 
 
 def unanswered_mail(session: Session, request_ids: list[int]) -> dict[int, list["Correspondence"]]:

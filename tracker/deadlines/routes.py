@@ -29,6 +29,7 @@ from tracker.deadlines.board import (
     SORTS,
     Filters,
     Row,
+    cited_exemptions,
     rows_for,
     section_counts,
     section_page,
@@ -41,6 +42,8 @@ from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import calendar_for
 from tracker.extensions import db
 from tracker.inputs import whole_number
+from tracker.items.models import ItemState
+from tracker.items.services import exemption_label
 from tracker.laws import all_laws
 from tracker.letters.services import library, local_today
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
@@ -58,6 +61,7 @@ def filters_from_args() -> Filters:
     args = request.args
     assignee = args.get("assignee", "")
     status = args.get("status", "")
+    item_state = args.get("item_state", "")
     return Filters(
         agency_id=args.get("agency", type=whole_number),
         assignee_id=current_user.id
@@ -67,6 +71,8 @@ def filters_from_args() -> Filters:
         organization_id=args.get("organization", type=whole_number),
         status=RequestStatus(status) if status in RequestStatus.__members__.values() else None,
         tag=args.get("tag", "").strip(),
+        item_state=ItemState(item_state) if item_state in ItemState.__members__.values() else None,
+        exemption=args.get("exemption", "").strip()[:60],
     )
 
 
@@ -115,6 +121,8 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
         "assignee": [("me", "Me"), ("none", "Nobody"), *((str(u.id), u.name) for u in people)],
         "organization": [(str(o.id), o.name) for o in organizations],
         "status": [(s.value, s.label) for s in RequestStatus],
+        "item_state": [(s.value, s.label) for s in ItemState],
+        "exemption": [(code, exemption_label(code)) for code in cited_exemptions(db.session())],
     }
 
 

@@ -24,13 +24,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_session
 
 from tracker.documents.models import AgencyResponse, Document, ResponseKind
+from tracker.items.models import RequestItem
 from tracker.letters.models import Letter
 from tracker.mail.models import Correspondence, MailState
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.sqltypes import LOCAL_ZONE
 
 # A new kind goes at the end: its place is its code in the SQLite rowids.
-KINDS = ("request", "letter", "response", "note", "document", "mail")
+KINDS = ("request", "letter", "response", "note", "document", "mail", "item")
 KIND_LABELS = {
     "request": "Request",
     "letter": "Letter",
@@ -38,6 +39,7 @@ KIND_LABELS = {
     "note": "Note",
     "document": "Document",
     "mail": "Email",
+    "item": "Item",
 }
 SQLITE_TABLE = "search_index"
 POSTGRES_TABLE = "search_entries"
@@ -439,6 +441,27 @@ def mail_entries(message: Any) -> list[Entry]:
     return _entries("mail", message.id, message.request_id, when, message.subject, body)
 
 
+def item_entries(item: Any, request: Any = None) -> list[Entry]:
+    """An item of what a request asks for, found by its words; not when it says just what
+    the request's records sought or title say (a typed request's one item, every item
+    migration 0013 made), which the request's own entry finds already."""
+    text = (item.description or "").strip()
+    request = request if request is not None else item.request
+    if not text or text in (request.records_sought.strip(), request.title.strip()):
+        return []
+    return _entries("item", item.id, item.request_id, item.created_at, "", text)
+
+
+def reindex_items(connection: Connection, request: Any) -> None:
+    """A request's records sought or title changed: its items may now say something else."""
+    rows = connection.execute(
+        select(RequestItem.id, RequestItem.request_id, RequestItem.description,
+               RequestItem.created_at).where(RequestItem.request_id == request.id)
+    )  # fmt: skip
+    for row in rows.all():
+        write(connection, "item", row.id, item_entries(row, request))
+
+
 # Writing the index -----------------------------------------------------------
 
 # FTS5 has no index on its unindexed columns, so finding an object's rows by
@@ -540,6 +563,10 @@ def index_mail(message: Correspondence, session: Session | None = None) -> None:
     write(_connection(message, session), "mail", message.id, mail_entries(message))
 
 
+def index_item(item: RequestItem, session: Session | None = None) -> None:
+    write(_connection(item, session), "item", item.id, item_entries(item))
+
+
 def rebuild(session: Session) -> int:
     """Fill the index again from everything stored; returns the rows written."""
     connection = session.connection()
@@ -562,6 +589,7 @@ _INDEXED: list[tuple[type, str, Any]] = [
     (Letter, "letter", letter_entries),
     (Document, "document", document_entries),
     (Correspondence, "mail", mail_entries),
+    (RequestItem, "item", item_entries),
 ]
 _KIND_OF = {model: (kind, entries_of) for model, kind, entries_of in _INDEXED}
 
@@ -580,6 +608,7 @@ _WATCHED: dict[type, tuple[str, ...]] = {
         "request_id",
     ),
     Correspondence: ("subject", "text", "from_address", "state", "sent_at", "request_id"),
+    RequestItem: ("description", "request_id"),
 }  # fmt: skip
 
 
@@ -613,6 +642,8 @@ def _keep_index_in_step(session: Session, flush_context: Any) -> None:
         for obj in changed:
             kind, entries_of = _KIND_OF[type(obj)]
             write(connection, kind, obj.id, entries_of(obj))
+            if isinstance(obj, RecordsRequest):
+                reindex_items(connection, obj)
 
 
 def outside_search_index(name: str | None, type_: str, parent_names: Any) -> bool:
