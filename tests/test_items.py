@@ -416,3 +416,56 @@ def test_the_page_shows_each_items_state_its_answers_exemptions_and_documents(
     assert "“Overly broad”" in section and "no exemption" in section
     assert "reports" in section and f"/documents/{document.stored[0].id}" in section
     assert "Edit items" not in section
+
+
+# Items and the text they came from ----------------------------------------------------
+
+
+def test_a_typed_drafts_item_follows_its_records_sought_until_edited_by_hand(
+    client, auth, make_user, make_agency
+):
+    agency = make_agency()
+    owner = make_user(Role.ADVOCATE)
+    auth.login(owner)
+    form = {"title": "Detainers", "agency": str(agency.id), "status": "draft",
+            "records_sought": "Detainers"}  # fmt: skip
+    post_form(client, "/requests/new", form)
+    record = db.session.scalars(select(RecordsRequest)).one()
+    edit = f"/requests/{record.reference}/edit"
+    page = post_form(client, edit, {**form, "records_sought": "Detainers and notifications"},
+                     follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert descriptions(record) == ["Detainers and notifications"]
+    assert "items were left as they are" not in page
+
+    post_form(client, items_url(record, items_of(record)[0], "reword"), {"description": "Holds"})
+    page = post_form(client, edit, {**form, "records_sought": "I-247 forms"},
+                     follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert descriptions(record) == ["Holds"]
+    assert "The items were left as they are: change them under Items." in page
+
+
+def test_a_drafted_letters_items_follow_its_edits_until_edited_by_hand(
+    app, client, auth, make_user, make_agency
+):
+    from tests.letters_support import simple_letter
+    from tests.test_letters_drafting import draft_data
+
+    simple_letter(app)
+    agency = make_agency()
+    auth.login(make_user(Role.ADVOCATE))
+    post_form(client, "/letters/test-simple/draft", draft_data([agency.id], save="Save draft"))
+    record = db.session.scalars(select(RecordsRequest)).one()
+    assert descriptions(record) == ["Records about ICE detainers from January 1, 2024."]
+    edit = f"/requests/{record.reference}/letters/{record.initial_letter.id}/edit"
+    data = draft_data([], f_topic="U-visa certifications", save="Save draft")
+    data.pop("agencies"), data.pop("title"), data.pop("organization")
+    post_form(client, edit, data)
+    assert descriptions(record) == ["Records about U-visa certifications from January 1, 2024."]
+
+    post_form(client, f"{items_url(record)}/add", {"description": "Logs"},
+              token_from=items_url(record))  # fmt: skip
+    post_form(client, edit, {**data, "f_topic": "Task forces"})
+    assert descriptions(record) == [
+        "Records about U-visa certifications from January 1, 2024.",
+        "Logs",
+    ]
