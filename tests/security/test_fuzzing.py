@@ -43,7 +43,7 @@ from tracker.documents.forms import UPLOAD_ERROR
 from tracker.extensions import db
 from tracker.letters.models import Channel, Letter
 from tracker.letters.services import finalize
-from tracker.requests.models import RecordsRequest
+from tracker.requests.models import RecordsRequest, RequestStatus
 
 # Routes that cannot be fuzzed meaningfully, and why.
 NOT_FUZZED = {
@@ -427,8 +427,18 @@ def turn_the_feed_on(world: dict[str, Any]) -> None:
     renew_feed_token(world["users"][Role.ADMIN])
 
 
+def send_the_request(world: dict[str, Any]) -> None:
+    record = db.session.scalars(
+        select(RecordsRequest).where(
+            RecordsRequest.reference == world["args"]["items.withdraw"]["reference"]
+        )
+    ).one()
+    record.status = RequestStatus.SENT
+
+
 # Forms a page shows only in some states: bring the world to that state first.
 PREPARE = {
+    "items.withdraw": send_the_request,  # an item is withdrawn only once the request is sent
     "letters.mark_letter_sent": finalize_the_letter,  # offered once the letter is final
     "mail.email_letter": ready_to_email,  # a final letter, an agency's email, a server
     "letters.mark_filed_portal": ready_for_the_portal,  # a final letter to go by portal

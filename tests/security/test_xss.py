@@ -30,6 +30,7 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.documents.models import Document
 from tracker.extensions import db
+from tracker.items.services import items_of
 from tracker.requests.models import RecordsRequest, RequestStatus
 
 TODAY = date(2026, 12, 14)
@@ -58,6 +59,7 @@ BODY = f"please send Records about {FIELD} from January 1, 2024."
 FILE = f"File {FILE_PAYLOAD}"
 NOTE = f"Note {PAYLOAD}"
 SUMMARY = f"Summary {PAYLOAD}"
+ITEM = f"Item {PAYLOAD}"
 PERSON = f"Person {PAYLOAD}"
 
 
@@ -196,6 +198,10 @@ def stage(app, client, auth, make_user):
     record = db.session.scalars(select(RecordsRequest)).one()
     letter = record.initial_letter
     base = f"/requests/{record.reference}"
+    response = post_form(
+        client, f"{base}/items/add", {"description": ITEM}, token_from=f"{base}/items"
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
 
     # Sent and received on Nov 17: due Nov 30, so overdue on Dec 14.
     response = post_form(
@@ -241,6 +247,7 @@ def stage(app, client, auth, make_user):
         "letter": letter,
         "document": document,
         "draft": draft,
+        "item": items_of(record)[-1],
     }
 
 
@@ -255,15 +262,18 @@ def pages(stage: dict[str, Any]) -> dict[str, list[str]]:
     return {
         "/requests": [TITLE, AGENCY, SHORT, PERSON],
         f"/requests?q={record.reference}": [TITLE, AGENCY],
-        base: [TITLE, AGENCY, SHORT, TRACKING, FIELD, FILE, NOTE, SUMMARY, PERSON],
+        base: [TITLE, AGENCY, SHORT, TRACKING, FIELD, FILE, NOTE, SUMMARY, PERSON, ITEM],
         f"{base}/edit": [TITLE, AGENCY, TRACKING, FIELD, PERSON],
+        f"{base}/items": [ITEM],
+        f"{base}/items/{stage['item'].id}/reword": [ITEM],
+        f"{base}/items/{stage['item'].id}/withdraw": [ITEM],
         "/agencies": [AGENCY, SHORT],
         f"/agencies/{agency.id}": [AGENCY, SHORT, *ADDRESS_LINES, APPEAL, COUNSEL],
         f"/agencies/{agency.id}/edit": [AGENCY, SHORT, *ADDRESS_LINES, APPEAL, COUNSEL],
         f"/agencies/{agency.id}/calendar": [AGENCY, SHORT],
         "/due?section=overdue": [TITLE, AGENCY, SHORT, PERSON],
         # Snippets are cut around the matches (and PostgreSQL drops what looks like a tag).
-        "/search?q=alert": [TITLE, AGENCY, "Field ", "Note ", "Summary ", SNIPPET],
+        "/search?q=alert": [TITLE, AGENCY, "Field ", "Note ", "Summary ", "Item ", SNIPPET],
         letter: [AGENCY, *ADDRESS_LINES, TRACKING, FIELD, BODY, DETAILS, PERSON],
         f"{letter}/edit": [AGENCY, FIELD, DETAILS, PERSON],
         f"/documents/{stage['document'].id}": [FILE],
