@@ -81,11 +81,12 @@ class Law:
     def __post_init__(self) -> None:
         if self.day_kind not in DAY_KINDS or self.extension_kind not in DAY_KINDS:
             raise ValueError(f"{self.id}: day kinds are {', '.join(DAY_KINDS)}")
-        codes = [entry.code for entry in (*self.exemptions, *self.not_exemptions)]
+        codes = [entry.code for entry in self.exemptions]
+        codes += [entry.code for entry in self.not_exemptions]
         repeated = sorted({code for code in codes if codes.count(code) > 1})
         if repeated:
             raise ValueError(f"{self.id}: exemption codes used twice: {', '.join(repeated)}")
-        if any(not entry.code.strip() for entry in (*self.exemptions, *self.not_exemptions)):
+        if any(not code.strip() for code in codes):
             raise ValueError(f"{self.id}: every exemption needs a code")
 
     def exemption(self, code: str) -> Exemption | None:
