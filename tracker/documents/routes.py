@@ -28,6 +28,7 @@ from tracker.documents.forms import (
     DocumentForm,
     ResponseForm,
     UploadForm,
+    response_form,
 )
 from tracker.documents.models import (
     AgencyResponse,
@@ -38,14 +39,17 @@ from tracker.documents.models import (
 )
 from tracker.documents.services import (
     FileMissing,
+    ItemAnswerInput,
     UploadResult,
     delete_document,
     log_response,
     read_chunks,
+    request_items,
     store_files,
 )
 from tracker.errors import render_error
 from tracker.extensions import db
+from tracker.laws import all_laws
 from tracker.limits import accepts_uploads
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.requests.services import can_edit, find_by_reference
@@ -120,7 +124,8 @@ def choose_again(form: ResponseForm) -> None:
 @roles_required(*EDITORS)
 def new_response(reference: str) -> BaseResponse | str:
     record = editable(reference)
-    form = ResponseForm()
+    law = all_laws()[record.agency.law]
+    form = response_form(request_items(record), law)
     if request.method == "GET":
         form.agency_tracking_number.data = record.agency_tracking_number
     if form.validate_on_submit():
@@ -131,15 +136,30 @@ def new_response(reference: str) -> BaseResponse | str:
             agency_tracking_number=(form.agency_tracking_number.data or "").strip(),
             summary=(form.summary.data or "").strip(),
             exemptions=(form.exemptions.data or "").strip(),
+            installment=bool(form.installment.data),
+            next_promised_on=form.next_promised_on.data,
         )
-        result = log_response(record, response, uploaded_files(), current_user)
+        answers = [
+            ItemAnswerInput(
+                item=row.item,
+                outcome=row.state,
+                exemption_codes=list(row.exemptions.data or []),
+                reason=row.reason.data or "",
+            )
+            for row in form.item_rows
+            if row.state is not None
+        ]
+        result = log_response(record, response, uploaded_files(), current_user, answers)
         db.session.commit()
         flash(f"Logged the {response.kind.label.lower()}.", "success")
+        for given in answers:
+            for flag in given.flags:
+                flash(flag, "error")
         anchor = report(result)
         return redirect(url_for("requests.show_request", reference=reference, _anchor=anchor))
     if form.is_submitted():
         choose_again(form)
-    return render_template("documents/response.html", form=form, record=record)
+    return render_template("documents/response.html", form=form, record=record, law=law)
 
 
 @bp.post("/requests/<reference>/documents")
