@@ -318,3 +318,103 @@ def test_a_request_without_items_logs_a_response_as_before(client, advocate, mak
     assert post_response(client, record, {"kind": "full_release"}).status_code == 302
     db.session.expire_all()
     assert record.status is RequestStatus.FULFILLED
+
+
+# Saying which items a response answers, after it was logged -------------------------
+
+
+def released_notice(number="26-1234"):
+    from tests.test_mail_portals import PORTAL, notice
+
+    return notice(
+        f"[Records Request {number}] [Document Released]",
+        f"A document has been released for record request #{number}:\n- reports.pdf\n\n"
+        f"View Request {number}: {PORTAL}/requests/{number}\n",
+        attachments=(("reports.pdf", blank_pdf("Commission reports")),),
+    )
+
+
+def test_confirming_a_release_from_mail_asks_next_which_items_it_answers(client, commission):
+    from tracker.mail.inbox import file_message
+
+    record, (first, second, third) = commission
+    record.agency_tracking_number = "26-1234"
+    record.agency.portal_url = "https://lacity.nextrequest.com/"
+    db.session.commit()
+    entry = file_message(released_notice(), source="imap", actor=None, request=record)
+    entry = entry.correspondence
+    db.session.commit()
+    assert entry.suggested_kind == "partial_release"
+    path = f"/requests/{record.reference}"
+    token = csrf_token(client, path)
+    confirmed = client.post(f"{path}/mail/{entry.id}/confirm", data={"csrf_token": token})
+    logged = db.session.scalars(select(AgencyResponse)).one()
+    items_page = f"{path}/responses/{logged.id}/items"
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == items_page
+    # Logged at once, answering no item yet: the items stay as they were.
+    db.session.expire_all()
+    assert [item.state for item in (first, second, third)] == [ItemState.PENDING] * 3
+
+    page = html.unescape(client.get(items_page).get_data(as_text=True))
+    assert "Now say which items it answers, or leave them as they are." in page
+    assert "Its files (reports.pdf) are linked to the items you mark released" in page
+    token = csrf_token(client, items_page)
+    saved = client.post(items_page, data={
+        "csrf_token": token, item_field(page, first, "outcome"): "released",
+        item_field(page, second, "outcome"): "withheld",
+        item_field(page, second, "reason"): "Overly broad and unduly burdensome.",
+    })  # fmt: skip
+    assert saved.status_code == 302 and saved.headers["Location"] == path
+    db.session.expire_all()
+    assert [item.state for item in (first, second, third)] == [
+        ItemState.RELEASED, ItemState.WITHHELD, ItemState.PENDING
+    ]  # fmt: skip
+    assert [d.original_filename for d in first.documents] == ["reports.pdf"]
+    assert second.documents == []
+    assert record.status is RequestStatus.PARTIALLY_FULFILLED
+    [citation] = db.session.scalars(select(ExemptionCitation)).all()
+    assert citation.not_an_exemption and citation.answer.response_id == logged.id
+    shown = html.unescape(client.get(path).get_data(as_text=True))
+    assert "Said which items the partial release received 2026-12-01 answers. " \
+        "Item 1: released in full. Item 2: withheld" in shown  # fmt: skip
+    assert "No exemption: the CPRA requires the agency to help narrow the request instead" in shown
+    # Items it answered are not asked again.
+    again = html.unescape(client.get(items_page).get_data(as_text=True))
+    assert f'name="item_{first.id}_outcome"' not in again
+    assert f'name="item_{third.id}_outcome"' in again
+
+
+def test_the_items_page_refuses_an_exemption_for_an_item_not_withheld(client, commission):
+    record, (first, _, _) = commission
+    response = AgencyResponse(
+        request_id=record.id, kind="partial_release", received_on=date(2026, 3, 20),
+        channel="email",
+    )  # fmt: skip
+    db.session.add(response)
+    db.session.commit()
+    path = f"/requests/{record.reference}/responses/{response.id}/items"
+    page = response_page(client, record)
+    token = csrf_token(client, path)
+    refused = client.post(path, data={
+        "csrf_token": token, item_field(page, first, "outcome"): "no_records",
+        item_field(page, first, "exemptions"): exemption_value(page, first, "Gov. Code § 7923.600"),
+    })  # fmt: skip
+    assert refused.status_code == 200
+    shown = html.unescape(refused.get_data(as_text=True))
+    assert "Item 1 is marked no records: an exemption is cited only" in shown
+    assert db.session.scalar(select(db.func.count(ItemAnswer.id))) == 0
+
+
+def test_a_response_of_another_request_is_not_found_on_this_ones_items_page(
+    client, commission, advocate, make_request
+):
+    record, _ = commission
+    other = make_request(created_by=advocate)
+    response = AgencyResponse(
+        request_id=other.id, kind="partial_release", received_on=date(2026, 3, 20),
+        channel="email",
+    )  # fmt: skip
+    db.session.add(response)
+    db.session.commit()
+    assert client.get(f"/requests/{record.reference}/responses/{response.id}/items").status_code \
+        == 404  # fmt: skip

@@ -1,6 +1,6 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -138,27 +138,43 @@ class ItemRow:
         return valid
 
 
-def response_form(items: Sequence[RequestItem], law: Law) -> ResponseForm:
-    """The response form for a request: the fixed fields, then each item's answer."""
+class ItemsForm(FlaskForm):
+    """Which items a response logged earlier answers, and how."""
 
-    class ItemsResponseForm(ResponseForm):
+    submit = SubmitField("Save the answers")
+    item_rows: list[ItemRow] = []
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        for row in self.item_rows:
+            valid = row.check() and valid
+        return valid
+
+
+ItemsBase = TypeVar("ItemsBase", ResponseForm, ItemsForm)
+
+
+def with_items(base: type[ItemsBase], items: Sequence[RequestItem], law: Law) -> ItemsBase:
+    """A form of ``base`` with, for each item, its answer, exemptions and reason."""
+
+    class WithItems(base):  # type: ignore[valid-type,misc]
         pass
 
     for item in items:
         setattr(
-            ItemsResponseForm,
+            WithItems,
             f"item_{item.id}_outcome",
             SelectField(f"Item {item.position}: the answer", choices=OUTCOME_CHOICES, default=""),
         )
         setattr(
-            ItemsResponseForm,
+            WithItems,
             f"item_{item.id}_exemptions",
             CheckboxListField(
                 f"Item {item.position}: exemptions cited", choices=law.exemption_choices()
             ),
         )
         setattr(
-            ItemsResponseForm,
+            WithItems,
             f"item_{item.id}_reason",
             StringField(
                 f"Item {item.position}: reason the agency gave",
@@ -168,7 +184,7 @@ def response_form(items: Sequence[RequestItem], law: Law) -> ResponseForm:
                 "broad”, “burdensome”): recorded, and flagged when the law recognises none.",
             ),
         )
-    form = ItemsResponseForm()
+    form: ItemsBase = WithItems()
     form.item_rows = [
         ItemRow(
             item=item,
@@ -179,6 +195,11 @@ def response_form(items: Sequence[RequestItem], law: Law) -> ResponseForm:
         for item in items
     ]
     return form
+
+
+def response_form(items: Sequence[RequestItem], law: Law) -> ResponseForm:
+    """The response form for a request: the fixed fields, then each item's answer."""
+    return with_items(ResponseForm, items, law)
 
 
 # The flash category of an upload's refusals: the request page shows them at its file

@@ -40,7 +40,7 @@ from tracker.items import rules
 from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestEvent, RequestStatus
-from tracker.requests.services import update_request, values_of
+from tracker.requests.services import RequestValues, update_request, values_of
 from tracker.sqltypes import utcnow
 from tracker.tasks import jobs, queue_text_job
 
@@ -419,14 +419,18 @@ RELEASES = frozenset({ItemState.RELEASED, ItemState.PARTIAL})
 DETERMINED = frozenset({*WITHHOLDS, *RELEASES, ItemState.NO_RECORDS})
 
 
-def request_items(request: RecordsRequest) -> list[RequestItem]:
+def request_items_of(request_id: int) -> list[RequestItem]:
     return list(
         db.session.scalars(
             select(RequestItem)
-            .where(RequestItem.request_id == request.id)
+            .where(RequestItem.request_id == request_id)
             .order_by(RequestItem.position, RequestItem.id)
         )
     )
+
+
+def request_items(request: RecordsRequest) -> list[RequestItem]:
+    return request_items_of(request.id)
 
 
 def answer_item(
@@ -479,6 +483,37 @@ def status_after(
     return STATUS_AFTER.get(kind)
 
 
+def follow_items(
+    request: RecordsRequest,
+    response: AgencyResponse,
+    answers: Sequence[ItemAnswerInput],
+    values: RequestValues,
+) -> list[str]:
+    """Record how the response answers each item, and move the request's values on to
+    match: its status, determination and closing dates. Returns the timeline's words."""
+    kind = response.kind
+    words = [answer_item(request, response, given)[1] for given in answers]
+    status = status_after(request, kind, bool(answers))
+    if status is not None:
+        values.status = status
+    determined = kind in DETERMINES or any(given.outcome in DETERMINED for given in answers)
+    if determined and request.determination_on is None:
+        values.determination_on = response.received_on
+    closes = status in CLOSED_STATUSES if answers else kind in CLOSES
+    if closes and request.closed_on is None:
+        values.closed_on = response.received_on
+    return words
+
+
+def link_released(answers: Sequence[ItemAnswerInput], documents: Sequence[Document]) -> None:
+    """The documents that came with a response answer the items it released."""
+    released = [given.item for given in answers if given.outcome in RELEASES]
+    for document in documents:
+        for item in released:
+            if document not in item.documents:
+                item.documents.append(document)
+
+
 def log_response(
     request: RecordsRequest,
     response: AgencyResponse,
@@ -493,17 +528,8 @@ def log_response(
     response.created_by_id = actor.id
     db.session.add(response)
     db.session.flush()
-    item_words = [answer_item(request, response, given)[1] for given in answers]
     request_values = values_of(request)
-    status = status_after(request, kind, bool(answers))
-    if status is not None:
-        request_values.status = status
-    determined = kind in DETERMINES or any(given.outcome in DETERMINED for given in answers)
-    if determined and request.determination_on is None:
-        request_values.determination_on = response.received_on
-    closes = status in CLOSED_STATUSES if answers else kind in CLOSES
-    if closes and request.closed_on is None:
-        request_values.closed_on = response.received_on
+    item_words = follow_items(request, response, answers, request_values)
     if response.agency_tracking_number and not request.agency_tracking_number:
         request_values.agency_tracking_number = response.agency_tracking_number
     if request.received_on is None and request.sent_on is None:
@@ -529,13 +555,38 @@ def log_response(
         note += f" Exemptions cited: {response.exemptions}"
     update_request(request, request_values, actor, note)
     result = store_files(request, files, actor, response)
-    released = [given.item for given in answers if given.outcome in RELEASES]
-    for document in [*result.stored, *result.linked]:
-        for item in released:
-            if document not in item.documents:
-                item.documents.append(document)
+    link_released(answers, [*result.stored, *result.linked])
     db.session.flush()
     return result
+
+
+def answer_logged_response(
+    request: RecordsRequest,
+    response: AgencyResponse,
+    answers: Sequence[ItemAnswerInput],
+    actor: User,
+) -> None:
+    """Say which items a response logged earlier answers (one confirmed from an email, say):
+    the items, the request's status and the response's documents follow as when logging."""
+    if not answers:
+        return
+    values = values_of(request)
+    words = follow_items(request, response, answers, values)
+    note = (
+        f"Said which items the {response.kind.label.lower()} received "
+        f"{response.received_on.isoformat()} answers. " + " ".join(words)
+    )
+    update_request(request, values, actor, note)
+    link_released(answers, [d for d in response.documents if d.deleted_at is None])
+    db.session.flush()
+
+
+def unanswered_items(response: AgencyResponse) -> list[RequestItem]:
+    """The request's items this response has said nothing of yet."""
+    said = set(
+        db.session.scalars(select(ItemAnswer.item_id).where(ItemAnswer.response_id == response.id))
+    )
+    return [item for item in request_items_of(response.request_id) if item.id not in said]
 
 
 def delete_document(document: Document, actor: User, reason: str) -> None:
