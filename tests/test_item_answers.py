@@ -418,3 +418,15 @@ def test_a_response_of_another_request_is_not_found_on_this_ones_items_page(
     db.session.commit()
     assert client.get(f"/requests/{record.reference}/responses/{response.id}/items").status_code \
         == 404  # fmt: skip
+
+
+def test_an_answer_that_is_none_of_the_choices_is_refused_at_its_item(client, commission):
+    """Found by the fuzz: an unknown answer with no exemption was a server error."""
+    record, (first, _, _) = commission
+    page = response_page(client, record)
+    response = post_response(client, record, {item_field(page, first, "outcome"): "0.0"})
+    assert response.status_code == 200
+    assert f'id="item_{first.id}_outcome-error">Not a valid choice' in response.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(select(db.func.count(AgencyResponse.id))) == 0

@@ -41,9 +41,11 @@ from tracker.auth.models import Role
 from tracker.deadlines.feed import renew_feed_token
 from tracker.documents.forms import UPLOAD_ERROR
 from tracker.extensions import db
+from tracker.items.models import RequestItem
 from tracker.letters.models import Channel, Letter
 from tracker.letters.services import finalize
 from tracker.requests.models import RecordsRequest
+from tracker.requests.services import find_by_reference
 
 # Routes that cannot be fuzzed meaningfully, and why.
 NOT_FUZZED = {
@@ -427,12 +429,22 @@ def turn_the_feed_on(world: dict[str, Any]) -> None:
     renew_feed_token(world["users"][Role.ADMIN])
 
 
+def give_the_request_items(world: dict[str, Any]) -> None:
+    record = find_by_reference(world["args"]["requests.show_request"]["reference"])
+    assert record is not None
+    for number, text in enumerate(("Reports.", "Requests behind them.", "Answers."), start=1):
+        db.session.add(RequestItem(request_id=record.id, position=number, description=text))
+
+
 # Forms a page shows only in some states: bring the world to that state first.
 PREPARE = {
     "letters.mark_letter_sent": finalize_the_letter,  # offered once the letter is final
     "mail.email_letter": ready_to_email,  # a final letter, an agency's email, a server
     "letters.mark_filed_portal": ready_for_the_portal,  # a final letter to go by portal
     "deadlines.revoke_feed": turn_the_feed_on,  # offered while a feed is on
+    # Each item's answer, exemptions and reason are fields of the response forms.
+    "documents.new_response": give_the_request_items,
+    "documents.answer_items": give_the_request_items,  # offered while items are unanswered
 }
 
 

@@ -116,7 +116,8 @@ class ItemRow:
 
     def check(self) -> bool:
         """An exemption or a reason only for an item withheld or released in part."""
-        if self.outcome.data in WITHHOLDING:
+        if self.outcome.errors or self.outcome.data in WITHHOLDING:
+            # An answer that is none of the choices is refused at its own field already.
             return True
         valid = True
         chosen = self.outcome.data or NOT_ANSWERED
