@@ -407,8 +407,9 @@ def test_a_request_whose_every_item_is_accounted_for_offers_no_follow_up(
     page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
     assert f"/requests/{record.reference}/follow-up" not in page
     assert "so there is nothing to follow up" in page
-    response = client.get(f"/requests/{record.reference}/follow-up", follow_redirects=True)
-    shown = response.get_data(as_text=True)
+    response = client.get(f"/requests/{record.reference}/follow-up")
+    assert response.headers["Location"] == f"/requests/{record.reference}#deadline"
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Every item of this request is accounted for" in shown
     assert "nothing to follow up" in shown
     refused = client.get(
