@@ -22,6 +22,7 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import LinkKind, Role, User
 from tracker.auth.services import make_account_link
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
+from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
 from tracker.documents.services import store_files
 from tracker.extensions import db
 from tracker.items.models import RequestItem
@@ -326,6 +327,13 @@ def world(app, make_user, make_agency, make_request):
     ).stored[0]
     db.session.commit()
     on_document = {"document_id": document.id}
+    acknowledgment = AgencyResponse(
+        request_id=record.id, kind=ResponseKind.ACKNOWLEDGMENT, received_on=date(2026, 11, 20),
+        channel=ResponseChannel.EMAIL, created_by_id=users[Role.ADVOCATE].id,
+    )  # fmt: skip
+    db.session.add(acknowledgment)
+    db.session.commit()
+    on_response = {"reference": record.reference, "response_id": acknowledgment.id}
     closure = AgencyCalendarDay(
         agency_id=agency.id, day=date(2026, 11, 30), kind=DayKind.CLOSED, note="Furlough"
     )
@@ -376,6 +384,7 @@ def world(app, make_user, make_agency, make_request):
             "letters.print_letters": {"ref": record.reference},
             "documents.new_response": {"reference": record.reference},
             "documents.upload": {"reference": record.reference},
+            "documents.answer_items": on_response,
             "documents.download": on_document,
             "documents.view": on_document,
             "documents.text_status": on_document,

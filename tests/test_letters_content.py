@@ -12,9 +12,10 @@ from tests.letters_support import pdf_text, squash
 from tracker import PROJECT_ROOT
 from tracker.auth.models import Role
 from tracker.extensions import db
+from tracker.items.models import RequestItem
 from tracker.letters.library import load_library
 from tracker.letters.models import Letter
-from tracker.requests.models import RecordsRequest
+from tracker.requests.models import RecordsRequest, RequestStatus
 
 SHIPPED = load_library([("shipped", PROJECT_ROOT / "letters")])
 INITIAL = sorted(s for s, t in SHIPPED.templates.items() if t.kind == "initial")
@@ -275,6 +276,151 @@ def test_the_appeal_appeals_the_determination_of_its_date(client, advocate, ice,
     # Nothing logged to enclose: the letter says it encloses nothing.
     assert "Enclosed is a copy of the determination." not in text
     assert "We appeal the determination of April 6, 2026 in the following respects:" in text
+
+
+# Letters that know what is missing ----------------------------------------------
+
+COMMISSION_ITEMS = (
+    "Reports to the Police Commission on collaboration with ICE.",
+    "Requests from ICE behind those reports.",
+    "LAPD's answers to those requests.",
+    "Agreements with the ICE task force.",
+)
+
+
+def commission_request(make_request, advocate, agency):
+    """The Police Commission request, its items numbered as the letter numbers them."""
+    record = make_request(
+        created_by=advocate, agency=agency, status=RequestStatus.SENT,
+        sent_on=date(2026, 3, 2), received_on=date(2026, 3, 2),
+        records_sought=" ".join(COMMISSION_ITEMS),
+    )  # fmt: skip
+    items = [
+        RequestItem(request_id=record.id, position=number, description=text)
+        for number, text in enumerate(COMMISSION_ITEMS, start=1)
+    ]
+    db.session.add_all(items)
+    db.session.commit()
+    return record, items
+
+
+def log_answers(client, record, answers, **fields):
+    """Log a response through its page: {item: (outcome, exemption codes, reason)}."""
+    path = f"/requests/{record.reference}/responses/new"
+    page = client.get(path).get_data(as_text=True)
+    data = {"kind": "partial_release", "received_on": "2026-03-20", "channel": "email", **fields}
+    for item, (outcome, codes, reason) in answers.items():
+        assert f'name="item_{item.id}_outcome"' in page
+        data[f"item_{item.id}_outcome"] = outcome
+        data[f"item_{item.id}_exemptions"] = list(codes)
+        data[f"item_{item.id}_reason"] = reason
+    response = post_form(client, path, data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def test_the_follow_up_names_the_withheld_item_and_its_exemption_and_omits_the_others(
+    client, advocate, make_agency, make_request
+):
+    agency = make_agency(name="Los Angeles Police Commission")
+    record, (first, second, third, fourth) = commission_request(make_request, advocate, agency)
+    log_answers(client, record, {
+        first: ("released", (), ""), second: ("withheld", ("7923.600",), ""),
+        third: ("no_records", (), ""), fourth: ("withdrawn", (), ""),
+    })  # fmt: skip
+    text = draft_later(client, record, "cpra-follow-up-overdue")
+    assert "These items of the request are still open:" in text
+    assert (
+        "Item 2: Requests from ICE behind those reports. (withheld; the exemptions cited: "
+        "Gov. Code § 7923.600; due March 12, 2026)." in text
+    )
+    for omitted in (COMMISSION_ITEMS[0], COMMISSION_ITEMS[2], COMMISSION_ITEMS[3]):
+        assert f": {omitted} (" not in text
+    # Something came: the letter does not say nothing did.
+    assert "received neither a determination nor any records" not in text
+    assert "You have answered part of the request, but not all of it." in text
+
+
+@pytest.mark.parametrize(
+    ("slug", "law", "extra"),
+    [
+        ("cpra-demand-letter", "ca-cpra", {"cure_date": "2026-04-24"}),
+        ("foia-follow-up-overdue", "us-foia", {}),
+        ("foia-administrative-appeal", "us-foia", {"determination_date": "2026-04-06"}),
+    ],
+)
+def test_the_demand_and_appeal_list_the_open_items_with_what_was_cited(
+    client, advocate, make_agency, make_request, slug, law, extra
+):
+    agency = make_agency(law=law)
+    record, (first, second, third, fourth) = commission_request(make_request, advocate, agency)
+    withheld = "b7A" if law == "us-foia" else "7923.600"
+    citation = "5 U.S.C. § 552(b)(7)(A)" if law == "us-foia" else "Gov. Code § 7923.600"
+    log_answers(client, record, {
+        first: ("released", (), ""), second: ("partial", (withheld,), ""),
+        third: ("withheld", (), "The request is overly broad."),
+    })  # fmt: skip
+    text = draft_later(client, record, slug, **extra)
+    due = "March 30, 2026" if law == "us-foia" else "March 12, 2026"
+    assert (
+        f"Item 2: Requests from ICE behind those reports. (released in part; the exemptions "
+        f"cited: {citation}; due {due})." in text
+    )
+    assert (
+        "Item 3: LAPD's answers to those requests. (withheld; the exemptions cited: “The "
+        f"request is overly broad.”, which is no exemption; due {due})." in text
+    )
+    assert f"Item 4: Agreements with the ICE task force. (pending; due {due})." in text
+    assert f": {COMMISSION_ITEMS[0]} (" not in text
+
+
+def test_a_request_of_one_item_not_yet_answered_quotes_the_request_and_lists_nothing(
+    client, advocate, make_agency, make_request
+):
+    record = make_request(
+        created_by=advocate, agency=make_agency(), sent_on=date(2026, 3, 2),
+        received_on=date(2026, 3, 2), records_sought="Reports to the Police Commission.",
+    )  # fmt: skip
+    db.session.add(RequestItem(request_id=record.id, position=1,
+                               description="Reports to the Police Commission."))  # fmt: skip
+    db.session.commit()
+    text = draft_later(client, record, "cpra-follow-up-overdue")
+    assert "for the following records: Reports to the Police Commission." in text
+    assert "still open" not in text
+    assert "received neither a determination nor any records" in text
+
+
+def test_a_request_whose_every_item_is_accounted_for_offers_no_follow_up(
+    client, advocate, make_agency, make_request
+):
+    agency = make_agency()
+    record, (first, second, third, fourth) = commission_request(make_request, advocate, agency)
+    # Overdue, so the page would offer the follow-up.
+    record.received_on = record.sent_on = date(2026, 3, 2)
+    db.session.commit()
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert f"/requests/{record.reference}/follow-up" in page
+    log_answers(client, record, {
+        first: ("released", (), ""), second: ("no_records", (), ""),
+        third: ("released", (), ""), fourth: ("withdrawn", (), ""),
+    }, installment="y", next_promised_on="2026-03-25")  # fmt: skip
+    # Still open, and past the date the agency promised more; but nothing is left to ask for.
+    page = client.get(f"/requests/{record.reference}").get_data(as_text=True)
+    assert f"/requests/{record.reference}/follow-up" not in page
+    assert "so there is nothing to follow up" in page
+    response = client.get(f"/requests/{record.reference}/follow-up")
+    assert response.headers["Location"] == f"/requests/{record.reference}#deadline"
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Every item of this request is accounted for" in shown
+    assert "nothing to follow up" in shown
+    refused = client.get(
+        f"/requests/{record.reference}/letters/new?template=cpra-follow-up-overdue",
+        follow_redirects=True,
+    )
+    assert "nothing to follow up" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count(Letter.id))) == 0
+    choose = client.get(f"/requests/{record.reference}/letters/new").get_data(as_text=True)
+    assert "template=cpra-follow-up-overdue" not in choose
+    assert "template=cpra-demand-letter" in choose
 
 
 # Where to send the answer ----------------------------------------------------

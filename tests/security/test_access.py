@@ -76,6 +76,8 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("letters.print_letters", "GET"): ALL,
     ("documents.new_response", "GET"): EDITORS,
     ("documents.new_response", "POST"): EDITORS,
+    ("documents.answer_items", "GET"): EDITORS,
+    ("documents.answer_items", "POST"): EDITORS,
     ("documents.upload", "POST"): EDITORS,
     ("documents.download", "GET"): ALL,
     ("documents.view", "GET"): ALL,

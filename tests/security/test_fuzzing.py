@@ -443,6 +443,7 @@ PREPARE = {
     "mail.email_letter": ready_to_email,  # a final letter, an agency's email, a server
     "letters.mark_filed_portal": ready_for_the_portal,  # a final letter to go by portal
     "deadlines.revoke_feed": turn_the_feed_on,  # offered while a feed is on
+    # Each item's answer, exemptions and reason are fields of the response forms.
 }
 
 

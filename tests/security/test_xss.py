@@ -507,3 +507,46 @@ def test_no_title_or_agency_name_adds_a_line_to_the_feed(app, feed_case, title, 
     assert printable(str(event["description"])).startswith(
         printable(f"Determination due from A{name}.")
     )
+
+
+def test_an_items_description_and_the_agencys_reason_are_shown_as_text(
+    client, auth, make_user, make_request
+):
+    """What an item asks for and the reason an agency gives for withholding it come from
+    people: on the response forms, the request's page (its flag and timeline) and the
+    follow-up letter they stay text."""
+    from tracker.documents.models import AgencyResponse
+    from tracker.items.models import RequestItem
+
+    staff = make_user(Role.STAFF)
+    auth.login(staff)
+    record = make_request(
+        created_by=staff, status=RequestStatus.SENT, sent_on=date(2026, 11, 17),
+        received_on=date(2026, 11, 17), records_sought="Reports.",
+    )  # fmt: skip
+    described, reason = f"Item {PAYLOAD}", f"Reason {PAYLOAD}"
+    first = RequestItem(request_id=record.id, position=1, description=described)
+    second = RequestItem(request_id=record.id, position=2, description="Agreements.")
+    db.session.add_all([first, second])
+    db.session.commit()
+    base = f"/requests/{record.reference}"
+    page = assert_inert(client.get(f"{base}/responses/new").get_data(as_text=True), "form")
+    assert_shown(page, [described], "the response form")
+    response = post_form(client, f"{base}/responses/new", {
+        "kind": "denial", "received_on": "2026-12-01", "channel": "email",
+        f"item_{first.id}_outcome": "withheld", f"item_{first.id}_reason": reason,
+    })  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)
+    shown = assert_inert(client.get(base).get_data(as_text=True), "the request's page")
+    assert_shown(shown, [reason], "the request's page")
+    # A later response, to say which items it answers: both are offered again.
+    later = AgencyResponse(
+        request_id=record.id, kind="partial_release", received_on=date(2026, 12, 5),
+        channel="email",
+    )  # fmt: skip
+    db.session.add(later)
+    db.session.commit()
+    items = assert_inert(
+        client.get(f"{base}/responses/{later.id}/items").get_data(as_text=True), "items"
+    )
+    assert_shown(items, [described, "Agreements."], "the items page")

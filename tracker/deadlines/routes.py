@@ -323,7 +323,14 @@ def log_extension(reference: str) -> BaseResponse | str:
 @roles_required(Role.ADMIN, Role.STAFF, Role.ADVOCATE)
 def draft_follow_up(reference: str) -> BaseResponse:
     """The follow-up letter for the request's law, filled in from the request."""
+    # The letters package imports this one's services.
+    from tracker.letters.items import follow_up_refusal
+
     record = editable_request(reference)
+    refusal = follow_up_refusal(record)
+    if refusal:
+        flash(refusal, "info")
+        return redirect(url_for("requests.show_request", reference=reference, _anchor="deadline"))
     templates = sorted(
         (
             t

@@ -26,8 +26,12 @@ from tracker.documents.forms import (
     UPLOAD_ERROR,
     DeleteForm,
     DocumentForm,
+    ItemRow,
+    ItemsForm,
     ResponseForm,
     UploadForm,
+    response_form,
+    with_items,
 )
 from tracker.documents.models import (
     AgencyResponse,
@@ -38,14 +42,19 @@ from tracker.documents.models import (
 )
 from tracker.documents.services import (
     FileMissing,
+    ItemAnswerInput,
     UploadResult,
+    answer_logged_response,
     delete_document,
     log_response,
     read_chunks,
+    request_items,
     store_files,
+    unanswered_items,
 )
 from tracker.errors import render_error
 from tracker.extensions import db
+from tracker.laws import all_laws
 from tracker.limits import accepts_uploads
 from tracker.requests.models import RecordsRequest, RequestEvent
 from tracker.requests.services import can_edit, find_by_reference
@@ -120,7 +129,8 @@ def choose_again(form: ResponseForm) -> None:
 @roles_required(*EDITORS)
 def new_response(reference: str) -> BaseResponse | str:
     record = editable(reference)
-    form = ResponseForm()
+    law = all_laws()[record.agency.law]
+    form = response_form(request_items(record), law)
     if request.method == "GET":
         form.agency_tracking_number.data = record.agency_tracking_number
     if form.validate_on_submit():
@@ -131,15 +141,67 @@ def new_response(reference: str) -> BaseResponse | str:
             agency_tracking_number=(form.agency_tracking_number.data or "").strip(),
             summary=(form.summary.data or "").strip(),
             exemptions=(form.exemptions.data or "").strip(),
+            installment=bool(form.installment.data),
+            next_promised_on=form.next_promised_on.data,
         )
-        result = log_response(record, response, uploaded_files(), current_user)
+        answers = item_answers(form.item_rows)
+        result = log_response(record, response, uploaded_files(), current_user, answers)
         db.session.commit()
         flash(f"Logged the {response.kind.label.lower()}.", "success")
+        flash_flags(answers)
         anchor = report(result)
         return redirect(url_for("requests.show_request", reference=reference, _anchor=anchor))
     if form.is_submitted():
         choose_again(form)
-    return render_template("documents/response.html", form=form, record=record)
+    return render_template("documents/response.html", form=form, record=record, law=law)
+
+
+def item_answers(rows: list[ItemRow]) -> list[ItemAnswerInput]:
+    """What the form says of each item it answers; items left "not answered" are not."""
+    return [
+        ItemAnswerInput(
+            item=row.item,
+            outcome=row.state,
+            exemption_codes=list(row.exemptions.data or []),
+            reason=row.reason.data or "",
+        )
+        for row in rows
+        if row.state is not None
+    ]
+
+
+def flash_flags(answers: list[ItemAnswerInput]) -> None:
+    """Each reason that is no exemption, where the person who logged it is looking."""
+    for given in answers:
+        for flag in given.flags:
+            flash(flag, "error")
+
+
+@bp.route("/requests/<reference>/responses/<int:response_id>/items", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def answer_items(reference: str, response_id: int) -> BaseResponse | str:
+    """Say which items a response logged earlier answers: one confirmed from an email."""
+    record = editable(reference)
+    response = db.get_or_404(AgencyResponse, response_id)
+    if response.request_id != record.id:
+        abort(404)
+    law = all_laws()[record.agency.law]
+    form = with_items(ItemsForm, unanswered_items(response), law)
+    if form.validate_on_submit():
+        answers = item_answers(form.item_rows)
+        answer_logged_response(record, response, answers, current_user)
+        db.session.commit()
+        flash(
+            f"Saved what the {response.kind.label.lower()} says of {len(answers)} item(s)."
+            if answers
+            else "No item was answered; nothing changed.",
+            "success",
+        )
+        flash_flags(answers)
+        return redirect(url_for("requests.show_request", reference=reference))
+    return render_template(
+        "documents/response_items.html", form=form, record=record, response=response, law=law
+    )
 
 
 @bp.post("/requests/<reference>/documents")

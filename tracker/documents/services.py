@@ -19,9 +19,9 @@ import subprocess
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -36,8 +36,11 @@ from tracker.documents.filetypes import Refused, detect, safe_filename
 from tracker.documents.models import AgencyResponse, Document, ResponseKind, TextState
 from tracker.documents.storage import LocalStorage, Storage, TooLarge, stage
 from tracker.extensions import db
-from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
-from tracker.requests.services import update_request, values_of
+from tracker.items import rules
+from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
+from tracker.laws import all_laws
+from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestEvent, RequestStatus
+from tracker.requests.services import RequestValues, update_request, values_of
 from tracker.sqltypes import utcnow
 from tracker.tasks import jobs, queue_text_job
 
@@ -396,39 +399,194 @@ DETERMINES = {
 CLOSES = {ResponseKind.FULL_RELEASE, ResponseKind.DENIAL, ResponseKind.NO_RECORDS}
 
 
+@dataclass
+class ItemAnswerInput:
+    """How a response answers one item, as the person logging it said."""
+
+    item: RequestItem
+    outcome: ItemState
+    exemption_codes: Sequence[str] = ()
+    # The agency's own words for withholding, when it gave any.
+    reason: str = ""
+    flags: list[str] = field(default_factory=list)
+
+
+# The outcomes for which an agency cites an exemption.
+WITHHOLDS = frozenset({ItemState.WITHHELD, ItemState.PARTIAL})
+# The outcomes that carry records, to which the response's files are linked.
+RELEASES = frozenset({ItemState.RELEASED, ItemState.PARTIAL})
+# Any outcome but a question back or a withdrawal is the agency's determination on it.
+DETERMINED = frozenset({*WITHHOLDS, *RELEASES, ItemState.NO_RECORDS})
+
+
+def request_items_of(request_id: int) -> list[RequestItem]:
+    return list(
+        db.session.scalars(
+            select(RequestItem)
+            .where(RequestItem.request_id == request_id)
+            .order_by(RequestItem.position, RequestItem.id)
+        )
+    )
+
+
+def request_items(request: RecordsRequest) -> list[RequestItem]:
+    return request_items_of(request.id)
+
+
+def answer_item(
+    request: RecordsRequest, response: AgencyResponse, given: ItemAnswerInput
+) -> tuple[ItemAnswer, str]:
+    """Record one item's answer and its citations; the item's state follows. Returns the
+    answer and the timeline's words for it; a reason that is no exemption is flagged
+    (``given.flags``)."""
+    law = all_laws()[request.agency.law]
+    answer = ItemAnswer(item=given.item, response=response, outcome=given.outcome)
+    db.session.add(answer)
+    reason = given.reason.strip()
+    codes = list(dict.fromkeys(given.exemption_codes))
+    cited = [law.exemption(code) for code in codes]
+    exemptions = [exemption for exemption in cited if exemption is not None]
+    if reason and not exemptions:
+        exemptions = law.exemptions_cited_in(reason)
+    for exemption in exemptions:
+        answer.citations.append(ExemptionCitation(law=law.id, code=exemption.code, reason=reason))
+    words = f"Item {given.item.position}: {given.outcome.label.lower()}"
+    if exemptions:
+        words += " under " + "; ".join(exemption.citation for exemption in exemptions)
+    if reason and not exemptions:
+        answer.citations.append(ExemptionCitation(law=law.id, reason=reason, not_an_exemption=True))
+        named = law.not_an_exemption(reason)
+        flag = named.flag if named else "No exemption the law recognises."
+        given.flags.append(f"Item {given.item.position}: “{reason}” {flag}")
+        words += f", the agency saying “{reason}”. {flag}"
+    elif reason:
+        words += f" (the agency: “{reason}”)."
+    else:
+        words += "."
+    given.item.state = rules.item_state([earlier.outcome for earlier in given.item.answers])
+    return answer, words
+
+
+def status_after(
+    request: RecordsRequest, kind: ResponseKind, answered: bool
+) -> RequestStatus | None:
+    """The request's status after a response: from its items when the response answers
+    any (a response that says it closes the request but leaves items open only says the
+    records are due), else from the kind of response."""
+    if not answered:
+        return STATUS_AFTER.get(kind)
+    status = rules.request_status([item.state for item in request_items(request)], request.status)
+    if status is not None:
+        return status
+    if kind in CLOSES or kind is ResponseKind.PARTIAL_RELEASE:
+        return RequestStatus.RECORDS_DUE
+    return STATUS_AFTER.get(kind)
+
+
+def follow_items(
+    request: RecordsRequest,
+    response: AgencyResponse,
+    answers: Sequence[ItemAnswerInput],
+    values: RequestValues,
+) -> list[str]:
+    """Record how the response answers each item, and move the request's values on to
+    match: its status, determination and closing dates. Returns the timeline's words."""
+    kind = response.kind
+    words = [answer_item(request, response, given)[1] for given in answers]
+    status = status_after(request, kind, bool(answers))
+    if status is not None:
+        values.status = status
+    determined = kind in DETERMINES or any(given.outcome in DETERMINED for given in answers)
+    if determined and request.determination_on is None:
+        values.determination_on = response.received_on
+    closes = status in CLOSED_STATUSES if answers else kind in CLOSES
+    if closes and request.closed_on is None:
+        values.closed_on = response.received_on
+    return words
+
+
+def link_released(answers: Sequence[ItemAnswerInput], documents: Sequence[Document]) -> None:
+    """The documents that came with a response answer the items it released."""
+    released = [given.item for given in answers if given.outcome in RELEASES]
+    for document in documents:
+        for item in released:
+            if document not in item.documents:
+                item.documents.append(document)
+
+
 def log_response(
     request: RecordsRequest,
     response: AgencyResponse,
     files: list[tuple[str | None, IO[bytes]]],
     actor: User,
+    answers: Sequence[ItemAnswerInput] = (),
 ) -> UploadResult:
-    """Record an answer, keep its files, and move the request on through its lifecycle."""
-    request_values = values_of(request)
+    """Record an answer, how it answers each item, keep its files, and move the request
+    on through its lifecycle: from its items' states where the response answers any."""
     kind = response.kind
-    if kind in STATUS_AFTER:
-        request_values.status = STATUS_AFTER[kind]
-    if kind in DETERMINES and request.determination_on is None:
-        request_values.determination_on = response.received_on
-    if kind in CLOSES and request.closed_on is None:
-        request_values.closed_on = response.received_on
-    if response.agency_tracking_number and not request.agency_tracking_number:
-        request_values.agency_tracking_number = response.agency_tracking_number
-    if request.received_on is None and request.sent_on is None:
-        request_values.received_on = response.received_on
     response.request_id = request.id
     response.created_by_id = actor.id
     db.session.add(response)
     db.session.flush()
+    request_values = values_of(request)
+    item_words = follow_items(request, response, answers, request_values)
+    if response.agency_tracking_number and not request.agency_tracking_number:
+        request_values.agency_tracking_number = response.agency_tracking_number
+    if request.received_on is None and request.sent_on is None:
+        request_values.received_on = response.received_on
+    if response.next_promised_on is not None:
+        request_values.records_promised_on = response.next_promised_on
     note = (
         f"Logged a response: {kind.label}, received {response.received_on.isoformat()} by "
         f"{response.channel.label.lower()}."
     )
+    if response.installment:
+        note += " One installment of a rolling production"
+        note += (
+            f"; the next is promised by {response.next_promised_on.isoformat()}."
+            if response.next_promised_on
+            else "; the agency gave no date for the next."
+        )
+    if item_words:
+        note += " " + " ".join(item_words)
     if response.summary:
         note += f" {response.summary}"
     if response.exemptions:
         note += f" Exemptions cited: {response.exemptions}"
     update_request(request, request_values, actor, note)
-    return store_files(request, files, actor, response)
+    result = store_files(request, files, actor, response)
+    link_released(answers, [*result.stored, *result.linked])
+    db.session.flush()
+    return result
+
+
+def answer_logged_response(
+    request: RecordsRequest,
+    response: AgencyResponse,
+    answers: Sequence[ItemAnswerInput],
+    actor: User,
+) -> None:
+    """Say which items a response logged earlier answers (one confirmed from an email, say):
+    the items, the request's status and the response's documents follow as when logging."""
+    if not answers:
+        return
+    values = values_of(request)
+    words = follow_items(request, response, answers, values)
+    note = (
+        f"Said which items the {response.kind.label.lower()} received "
+        f"{response.received_on.isoformat()} answers. " + " ".join(words)
+    )
+    update_request(request, values, actor, note)
+    link_released(answers, [d for d in response.documents if d.deleted_at is None])
+    db.session.flush()
+
+
+def unanswered_items(response: AgencyResponse) -> list[RequestItem]:
+    """The request's items this response has said nothing of yet."""
+    said = set(
+        db.session.scalars(select(ItemAnswer.item_id).where(ItemAnswer.response_id == response.id))
+    )
+    return [item for item in request_items_of(response.request_id) if item.id not in said]
 
 
 def delete_document(document: Document, actor: User, reason: str) -> None:

@@ -539,6 +539,20 @@ def sample_context() -> dict[str, Any]:
         "letter_date": date(2026, 11, 28),
         # What goes with the letter, one line each (an appeal: the determination).
         "enclosures": ["Denial letter, 2 pages"],
+        # The request's items still open (a later letter names them), and whether the
+        # agency has answered any item yet.
+        "items": [
+            Party(
+                {
+                    "number": 2,
+                    "description": "Example records withheld.",
+                    "state": "withheld",
+                    "exemptions": ("Gov. Code § 7923.600",),
+                    "due_on": date(2026, 11, 12),
+                }
+            )
+        ],
+        "items_answered": True,
     }
 
 

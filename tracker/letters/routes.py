@@ -29,6 +29,7 @@ from tracker.letters.forms import (
     template_fields,
     values_from,
 )
+from tracker.letters.items import follow_up_refusal
 from tracker.letters.library import KINDS, LetterError, LetterTemplate
 from tracker.letters.models import Channel, Letter
 from tracker.letters.pdf import letters_pdf
@@ -243,12 +244,22 @@ def draft_page(
     )
 
 
+@bp.app_template_global()
+def why_no_follow_up(record: RecordsRequest) -> str:
+    """For the request's page: why it offers no follow-up, or "" when it does."""
+    return follow_up_refusal(record)
+
+
 def further_templates(record: RecordsRequest) -> list[LetterTemplate]:
+    no_follow_up = bool(follow_up_refusal(record))
     return sorted(
         (
             t
             for t in library().templates.values()
-            if t.kind != "initial" and record.agency.law in t.laws and t.fits(record.agency.slug)
+            if t.kind != "initial"
+            and record.agency.law in t.laws
+            and t.fits(record.agency.slug)
+            and not (no_follow_up and t.kind == "follow_up")
         ),
         key=lambda t: (list(KINDS).index(t.kind), t.title),
     )
@@ -267,6 +278,10 @@ def new_letter(reference: str) -> BaseResponse | str:
     template = get_template_or_404(slug)
     if template.kind == "initial" or not template.fits(record.agency.slug):
         abort(404)
+    refusal = follow_up_refusal(record) if template.kind == "follow_up" else ""
+    if refusal:
+        flash(refusal, "info")
+        return redirect(url_for("requests.show_request", reference=reference))
     form = form_class(FurtherLetterForm, template)()
     if request.method == "GET":
         # Signed, by default, as the request went out, whoever drafts the letter.

@@ -26,6 +26,7 @@ from tracker.letters.document import (
     document_html,
     window_problems,
 )
+from tracker.letters.items import any_answered, open_items
 from tracker.letters.library import (
     LetterError,
     LetterTemplate,
@@ -255,13 +256,18 @@ def template_context(
     template: LetterTemplate,
     values: Mapping[str, Any],
 ) -> dict[str, Any]:
+    deadline = letter_deadline(template, values, agency, request, letter_date)
+    due_on = deadline.values.get("due_on")
     return {
         "agency": agency_party(agency),
         "requester": Party(sender.as_dict()),
         "request": request_party(request),
-        "deadline": letter_deadline(template, values, agency, request, letter_date),
+        "deadline": deadline,
         "letter_date": letter_date,
         "enclosures": [],
+        # The items still open, for the letters that name what is missing.
+        "items": [Party(vars(item)) for item in open_items(request, due_on)],
+        "items_answered": any_answered(request),
     }
 
 

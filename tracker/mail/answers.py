@@ -3,7 +3,7 @@ and whether it still needs an answer from us. Operations flush; callers commit."
 
 from tracker.auth.models import User
 from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
-from tracker.documents.services import log_response, record_event
+from tracker.documents.services import DETERMINES, log_response, record_event, unanswered_items
 from tracker.mail.models import Correspondence, SuggestionState
 from tracker.requests.models import RecordsRequest
 from tracker.requests.services import update_request, values_of
@@ -86,6 +86,19 @@ def confirm_suggestion(entry: Correspondence, actor: User) -> AgencyResponse:
     entry.response = response
     settle(entry, actor, f"Logged as {kind.label.lower()}.")
     return response
+
+
+def items_to_say(response: AgencyResponse) -> bool:
+    """Whether a confirmed response should next say which items it answers.
+
+    A one-click confirm cannot know which items a release or a determination answers (a
+    portal notice rarely says), so it logs the response without item answers and the
+    person who confirmed is asked next; an acknowledgment, an extension or a question
+    back answers no item and asks nothing.
+    """
+    return response.kind in DETERMINES and any(
+        not item.state.is_settled for item in unanswered_items(response)
+    )
 
 
 def dismiss_suggestion(entry: Correspondence, actor: User, reason: str = "") -> None:

@@ -21,6 +21,7 @@ from tracker.mail.answers import (
     AlreadySettled,
     confirm_suggestion,
     dismiss_suggestion,
+    items_to_say,
     no_answer_needed,
     suggestion_text,
 )
@@ -251,6 +252,11 @@ def confirm(reference: str, correspondence_id: int) -> Response | str:
         f"{response.received_on.day}, {response.received_on.year}.",
         "success",
     )
+    if items_to_say(response):
+        flash("Now say which items it answers, or leave them as they are.", "info")
+        return redirect(
+            url_for("documents.answer_items", reference=record.reference, response_id=response.id)
+        )
     return back_to(record, entry)
 
 
