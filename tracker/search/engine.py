@@ -447,6 +447,14 @@ def item_entries(item: Any, request: Any = None) -> list[Entry]:
     migration 0013 made), which the request's own entry finds already."""
     text = (item.description or "").strip()
     request = request if request is not None else item.request
+    if request is None:
+        # Made with its request's id alone: the request is in the session, or one read away.
+        session = object_session(item)
+        if session is not None:
+            with session.no_autoflush:
+                request = session.get(RecordsRequest, item.request_id)
+    if request is None:
+        return _entries("item", item.id, item.request_id, item.created_at, "", text) if text else []
     if not text or text in (request.records_sought.strip(), request.title.strip()):
         return []
     return _entries("item", item.id, item.request_id, item.created_at, "", text)
