@@ -387,5 +387,6 @@ def world(app, make_user, make_agency, make_request):
             "deadlines.draft_follow_up": {"reference": record.reference},
             "deadlines.feed": {"token": "no-such-token"},
             "search.results": {"q": "reports"},
+            "fees.add_fee": {"reference": record.reference},
         },
     }

@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         deadlines,
         documents,
         errors,
+        fees,
         letters,
         mail,
         models,  # noqa: F401  (every model, for Alembic)
@@ -81,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(documents.bp)
     app.register_blueprint(mail.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(fees.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -107,6 +107,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("deadlines.revoke_feed", "POST"): ALL,
     ("deadlines.feed", "GET"): PUBLIC,
     ("search.results", "GET"): ALL,
+    ("fees.add_fee", "POST"): EDITORS,
 }
 
 
