@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         models,  # noqa: F401  (every model, for Alembic)
         organizations,
         requests,
+        scorecards,
         search,
         security,
         tasks,
@@ -83,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(mail.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(fees.bp)
+    app.register_blueprint(scorecards.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -108,6 +108,12 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("deadlines.feed", "GET"): PUBLIC,
     ("search.results", "GET"): ALL,
     ("fees.add_fee", "POST"): EDITORS,
+    ("scorecards.compare", "GET"): ALL,
+    ("scorecards.compare_csv", "GET"): ALL,
+    ("scorecards.compare_chart", "GET"): ALL,
+    ("scorecards.agency", "GET"): ALL,
+    ("scorecards.agency_csv", "GET"): ALL,
+    ("scorecards.agency_chart", "GET"): ALL,
 }
 
 
