@@ -267,3 +267,16 @@ def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, aut
     page = text(client.get("/scorecards?start=not-a-date"))
     assert 'id="start-error"' in page
     assert "6 requests filed" in page
+
+
+def test_the_figures_are_kept_only_until_something_changes(client, auth, scores, make_request):
+    auth.login(scores["staff"])
+    assert "6 requests filed in the period." in text(client.get("/scorecards"))
+    record = make_request(
+        agency=scores["ice"], status=RequestStatus.SENT, received_on=date(2026, 12, 1),
+        sent_on=date(2026, 12, 1),
+    )  # fmt: skip
+    assert "7 requests filed in the period." in text(client.get("/scorecards"))
+    give_items(record, S.WITHHELD, cited=["b7c"])
+    page = text(client.get(f"/agencies/{scores['ice'].id}/scorecard"))
+    assert [exemption_label("us-foia", "b7c"), "us-foia", "1"] in table_of(page, "exemptions")
