@@ -1,7 +1,7 @@
 """How fast the agency scorecards answer with 100,000 requests.
 
-Run with `python bench/scorecards.py` (SQLite in a temporary folder), or
-`--db postgresql://…` for a throwaway PostgreSQL database. Fills the database with bulk
+Run with `python -m bench.scorecards` (SQLite in a temporary folder), or with
+`--db postgresql` on a throwaway PostgreSQL cluster. Fills the database with bulk
 inserts: requests, their items (three on average), responses (a determination, and for
 some one or two releases) and the exemptions cited for withheld items. Then times the
 queries of the comparison page (every agency) and of one agency's page, over all time
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from tests.postgres import PostgresCluster
 from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.agencies.services import seed_agencies
@@ -150,12 +151,23 @@ def measure(run: Callable[[], object], rounds: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="a throwaway database URL (default: SQLite in /tmp)")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     options = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="tracker-bench-")
-    url = options.db or f"sqlite:///{folder}/bench.sqlite3"
+    postgres = PostgresCluster() if options.db == "postgresql" else None
+    if postgres is None:
+        bench(options, f"sqlite:///{folder}/bench.sqlite3", folder)
+        return
+    postgres.start()
+    try:
+        bench(options, postgres.url(), folder)
+    finally:
+        postgres.stop()
+
+
+def bench(options: argparse.Namespace, url: str, folder: str) -> None:
     app = create_app(
         {"DATABASE_URL": url, "INSTANCE_PATH": folder, "SECRET_KEY": "bench", "TODAY": TODAY}
     )
