@@ -280,3 +280,31 @@ def test_the_figures_are_kept_only_until_something_changes(client, auth, scores,
     give_items(record, S.WITHHELD, cited=["b7c"])
     page = text(client.get(f"/agencies/{scores['ice'].id}/scorecard"))
     assert [exemption_label("us-foia", "b7c"), "us-foia", "1"] in table_of(page, "exemptions")
+
+
+def test_an_exemption_is_labelled_from_its_laws_list_when_the_law_has_one(monkeypatch):
+    from dataclasses import dataclass
+
+    import tracker.scorecards.queries as queries
+
+    @dataclass(frozen=True, slots=True)
+    class Exemption:
+        code: str
+        citation: str
+        name: str
+
+    @dataclass(frozen=True)
+    class Law:
+        exemptions: tuple[object, ...]
+
+    laws = {
+        "ca-cpra": Law((Exemption("7923.600", "Gov. Code § 7923.600", "Investigative records"),)),
+        "us-foia": Law(
+            ({"code": "b5", "citation": "5 U.S.C. § 552(b)(5)", "name": "Deliberative"},)
+        ),
+    }
+    monkeypatch.setattr(queries, "all_laws", lambda: laws)
+    assert exemption_label("ca-cpra", "7923.600") == "Gov. Code § 7923.600 Investigative records"
+    assert exemption_label("us-foia", "b5") == "5 U.S.C. § 552(b)(5) Deliberative"
+    assert exemption_label("us-foia", "b9") == "b9"
+    assert exemption_label("ny-foil", "x") == "x"

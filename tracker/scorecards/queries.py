@@ -158,9 +158,12 @@ def exemption_label(law_id: str, code: str) -> str:
     """The exemption's citation and short name from laws.toml, or its code alone."""
     law = all_laws().get(law_id)
     for entry in getattr(law, "exemptions", None) or ():
-        values = entry if isinstance(entry, dict) else vars(entry)
-        if values.get("code") == code:
-            words = " ".join(str(values.get(key) or "") for key in ("citation", "name"))
+        values = {
+            key: entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
+            for key in ("code", "citation", "name")
+        }
+        if values["code"] == code:
+            words = " ".join(str(values[key] or "") for key in ("citation", "name"))
             return words.strip() or code
     return code
 
