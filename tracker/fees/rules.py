@@ -35,8 +35,9 @@ SUMMARY_WORDS = {
 
 CPRA_NOTE = (
     "Under the CPRA a fee estimate pauses no deadline: the agency owes its determination "
-    "within 10 days whatever it charges, and may charge only the direct cost of duplication "
-    "(Gov. Code § 7922.530(a)), not staff time to search for or review records."
+    "within 10 days (or a lawful extension) whatever it charges, and may charge only the "
+    "direct cost of duplication (Gov. Code § 7922.530(a)), not staff time to search for or "
+    "review records."
 )
 FOIA_NOTE = (
     "Under the FOIA fees depend on the requester's category (5 U.S.C. § 552(a)(4)(A)), and "
