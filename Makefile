@@ -83,6 +83,7 @@ test: lint typecheck test-sqlite test-postgresql
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/letters.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python -m bench.scorecards
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python -m bench.load

@@ -412,5 +412,11 @@ def world(app, make_user, make_agency, make_request):
             "deadlines.draft_follow_up": {"reference": record.reference},
             "deadlines.feed": {"token": "no-such-token"},
             "search.results": {"q": "reports"},
+            "fees.add_fee": {"reference": record.reference},
+            "scorecards.compare_csv": {"table": "days"},
+            "scorecards.compare_chart": {"chart": "days"},
+            "scorecards.agency": {"agency_id": agency.id},
+            "scorecards.agency_csv": {"agency_id": agency.id, "table": "items"},
+            "scorecards.agency_chart": {"agency_id": agency.id, "chart": "items"},
         },
     }

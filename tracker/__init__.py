@@ -56,11 +56,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         deadlines,
         documents,
         errors,
+        fees,
         letters,
         mail,
         models,  # noqa: F401  (every model, for Alembic)
         organizations,
         requests,
+        scorecards,
         search,
         security,
         tasks,
@@ -83,6 +85,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(item_routes.bp)
     app.register_blueprint(mail.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(fees.bp)
+    app.register_blueprint(scorecards.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -120,6 +120,13 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("deadlines.revoke_feed", "POST"): ALL,
     ("deadlines.feed", "GET"): PUBLIC,
     ("search.results", "GET"): ALL,
+    ("fees.add_fee", "POST"): EDITORS,
+    ("scorecards.compare", "GET"): ALL,
+    ("scorecards.compare_csv", "GET"): ALL,
+    ("scorecards.compare_chart", "GET"): ALL,
+    ("scorecards.agency", "GET"): ALL,
+    ("scorecards.agency_csv", "GET"): ALL,
+    ("scorecards.agency_chart", "GET"): ALL,
 }
 
 

@@ -8,9 +8,10 @@ still sorts as -14; dates (2026-11-30) and references never start with those cha
 are written as they are. Text a person typed that merely starts with a minus ("-- draft")
 gets the apostrophe too: text it was, text it stays.
 
-The tracker exports three CSVs: the "Due & overdue" board, the Requests list and the
-``index.csv`` of a request's documents ZIP. A check below fails when a new ``csv.writer``
-appears in the package, so that a new export is brought under the rule and tested here.
+The tracker exports these CSVs: the "Due & overdue" board, the Requests list, the
+``index.csv`` of a request's documents ZIP, and the tables of the agency scorecards. A
+check below fails when a new ``csv.writer`` appears in the package, so that a new export
+is brought under the rule and tested here.
 """
 
 import csv
@@ -50,6 +51,7 @@ EXPORTS = {
     "tracker/deadlines/routes.py",
     "tracker/documents/routes.py",
     "tracker/requests/routes.py",
+    "tracker/scorecards/routes.py",
 }
 
 
@@ -216,3 +218,41 @@ def test_the_documents_index_neutralises_names_and_titles(client, auth, make_use
     assert table["report.pdf"]["sha256"] == stored.sha256
     assert table["report.pdf"]["size"] == str(stored.size)
     assert table["report.pdf"]["uploaded_at"][:4].isdigit()
+
+
+def test_the_scorecards_tables_neutralise_agency_names_and_cited_codes(
+    client, auth, make_user, make_agency, make_request
+):
+    from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
+    from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
+
+    staff = make_user(Role.STAFF)
+    agency = make_agency(name="+cmd|' /C calc'!A0", short_name="=1+1", law="ca-cpra")
+    record = make_request(
+        agency=agency, status=RequestStatus.SENT, received_on=date(2026, 11, 17),
+        sent_on=date(2026, 11, 17),
+    )  # fmt: skip
+    response = AgencyResponse(
+        request_id=record.id, kind=ResponseKind.DENIAL, received_on=date(2026, 11, 20),
+        channel=ResponseChannel.EMAIL,
+    )  # fmt: skip
+    item = RequestItem(request_id=record.id, position=9, state=ItemState.WITHHELD)
+    db.session.add_all([response, item])
+    db.session.flush()
+    answer = ItemAnswer(response_id=response.id, item_id=item.id, outcome=ItemState.WITHHELD)
+    db.session.add(answer)
+    db.session.flush()
+    db.session.add(ExemptionCitation(answer_id=answer.id, law="ca-cpra", code="=1+2"))
+    db.session.commit()
+    auth.login(staff)
+    for url in ("/scorecards/days.csv", f"/agencies/{agency.id}/scorecard/exemptions.csv"):
+        response = client.get(url)
+        assert response.mimetype == "text/csv"
+        assert "attachment" in response.headers["Content-Disposition"]
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+        assert_no_formula(rows)
+        assert len(rows) == 2
+    days = list(csv.reader(io.StringIO(client.get("/scorecards/days.csv").get_data(as_text=True))))
+    assert days[1][:3] == ["'+cmd|' /C calc'!A0 (=1+1)", "1", "3"]
+    cited = client.get(f"/agencies/{agency.id}/scorecard/exemptions.csv").get_data(as_text=True)
+    assert list(csv.reader(io.StringIO(cited)))[1] == ["'=1+2", "ca-cpra", "1"]

@@ -60,6 +60,7 @@ FILE = f"File {FILE_PAYLOAD}"
 NOTE = f"Note {PAYLOAD}"
 SUMMARY = f"Summary {PAYLOAD}"
 ITEM = f"Item {PAYLOAD}"
+FEE_NOTE = f"Fee {PAYLOAD}"
 PERSON = f"Person {PAYLOAD}"
 
 
@@ -225,6 +226,9 @@ def stage(app, client, auth, make_user):
     assert response.status_code == 302, response.get_data(as_text=True)
     response = post_form(client, f"{base}/notes", {"note": NOTE}, token_from=base)
     assert response.status_code == 302
+    fee = {"kind": "estimate", "amount": "12.50", "dated_on": "2026-11-20", "note": FEE_NOTE}
+    response = post_form(client, f"{base}/fees", fee, token_from=base)
+    assert response.status_code == 302
     fields = {
         "csrf_token": csrf_token(client, f"{base}/responses/new"),
         "kind": "other",
@@ -262,7 +266,7 @@ def pages(stage: dict[str, Any]) -> dict[str, list[str]]:
     return {
         "/requests": [TITLE, AGENCY, SHORT, PERSON],
         f"/requests?q={record.reference}": [TITLE, AGENCY],
-        base: [TITLE, AGENCY, SHORT, TRACKING, FIELD, FILE, NOTE, SUMMARY, PERSON, ITEM],
+        base: [TITLE, AGENCY, SHORT, TRACKING, FIELD, FILE, NOTE, SUMMARY, PERSON, ITEM, FEE_NOTE],
         f"{base}/edit": [TITLE, AGENCY, TRACKING, FIELD, PERSON],
         f"{base}/items": [ITEM],
         f"{base}/items/{stage['item'].id}/reword": [ITEM],
@@ -281,6 +285,8 @@ def pages(stage: dict[str, Any]) -> dict[str, list[str]]:
         "/requests/new": [AGENCY, SHORT],
         "/deadline-calculator": [AGENCY, SHORT],
         "/letters/test-simple/draft": [AGENCY, SHORT],
+        "/scorecards": [AGENCY, SHORT],
+        f"/agencies/{agency.id}/scorecard": [AGENCY, SHORT],
     }
 
 
@@ -297,6 +303,22 @@ def test_every_page_shows_stored_hostile_values_as_text(client, auth, stage, mak
         response = client.get(path)
         assert response.status_code == 200, path
         assert_shown(assert_inert(response.get_data(as_text=True), path), [PERSON], path)
+
+
+def test_the_scorecards_charts_draw_agency_names_as_text(client, stage):
+    agency = stage["agency"]
+    for path in ("/scorecards/days.svg", f"/agencies/{agency.id}/scorecard/days.svg"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = response.get_data(as_text=True)
+        chart = Page(body)
+        for tag, attrs in chart.elements:
+            assert not [name for name in attrs if name.startswith("on")], f"{path}: <{tag}>"
+            assert tag not in ("script", "img", "foreignobject", "iframe"), f"{path}: <{tag}>"
+    # The comparison names each agency, escaped.
+    body = client.get("/scorecards/days.svg").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert AGENCY in Page(body).text
 
 
 def test_the_invitation_pages_show_the_people_s_names_as_text(app, client, auth, make_user):

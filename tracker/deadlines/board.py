@@ -59,13 +59,22 @@ def section_condition(section: str, today: date) -> ColumnElement[bool]:
             r.records_promised_on < today,
         )
     if section == "waiting":
-        return or_(r.status == RequestStatus.WAITING_ON_US, has_unanswered_mail())
+        return or_(
+            r.status == RequestStatus.WAITING_ON_US, has_unanswered_mail(), fee_awaits_answer()
+        )
     if section == "answered":
         return and_(
             r.determination_on.is_not(None),
             r.determination_on >= today - timedelta(days=RECENT_DAYS),
         )
     raise ValueError(f"unknown section {section!r}")
+
+
+def fee_awaits_answer() -> ColumnElement[bool]:
+    """A fee estimate waits for us to pay, ask a waiver or withdraw (the fees' own rule)."""
+    from tracker.fees.services import estimate_awaits_answer
+
+    return estimate_awaits_answer()
 
 
 def has_unanswered_mail() -> ColumnElement[bool]:
@@ -215,6 +224,8 @@ class Row:
     # The emails in that need an answer, oldest first.
     unanswered: Sequence["Correspondence"] = ()
     item_states: Sequence[ItemState] = ()
+    # "Fee estimate of $120.00 from Nov 3 awaits an answer.", or nothing.
+    fee_reason: str = ""
 
     @property
     def items_reason(self) -> str:
@@ -260,16 +271,19 @@ class Row:
 
     @property
     def reason(self) -> str:
-        parts = (self.deadline_reason, self.items_reason, self.mail_reason)
+        parts = (self.deadline_reason, self.items_reason, self.mail_reason, self.fee_reason)
         return " ".join(part for part in parts if part)
 
 
 def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) -> list[Row]:
     """Rows with deadlines and reasons; one query loads every calendar the page needs, one
-    every email that waits for an answer."""
+    every email that waits for an answer, one the fee steps."""
+    from tracker.fees.services import waiting_reasons
+
     calendars = calendars_for(session, {request.agency for request in requests})
     unanswered = unanswered_mail(session, [request.id for request in requests])
     states = item_states(session, [request.id for request in requests])
+    fees = waiting_reasons(session, requests)
     rows = []
     for request in requests:
         deadlines = deadlines_for(session, request, calendars[request.agency_id])
@@ -281,6 +295,7 @@ def rows_for(session: Session, requests: Sequence[RecordsRequest], today: date) 
                 standing,
                 unanswered.get(request.id, ()),
                 states.get(request.id, ()),
+                fees.get(request.id, ""),
             )
         )
     return rows

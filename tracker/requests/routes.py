@@ -2,7 +2,7 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     abort,
@@ -53,6 +53,9 @@ from tracker.requests.services import (
 from tracker.security import link_args, roles_required
 from tracker.sqltypes import LOCAL_ZONE
 from tracker.text import contains_text, spreadsheet_safe
+
+if TYPE_CHECKING:
+    from tracker.fees.forms import FeeForm
 
 
 def agency_choices() -> list[SelectChoice]:
@@ -277,8 +280,12 @@ def show_request(reference: str) -> str:
     return render_request_page(record, NoteForm())
 
 
-def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
+def render_request_page(
+    record: RecordsRequest, note_form: NoteForm, fee_form: "FeeForm | None" = None
+) -> str:
     from tracker.deadlines.services import deadlines_for, standing_for
+    from tracker.fees.forms import FeeForm
+    from tracker.fees.services import standing_of
     from tracker.letters.services import library, local_today
 
     siblings: Sequence[RecordsRequest] = []
@@ -331,6 +338,8 @@ def render_request_page(record: RecordsRequest, note_form: NoteForm) -> str:
         standing=standing_for(record, deadlines, local_today()),
         siblings=siblings,
         letter_titles={slug: t.title for slug, t in library().templates.items()},
+        fees=standing_of(db.session(), record),
+        fee_form=fee_form or FeeForm(formdata=None, data={"dated_on": local_today()}),
         **letter_emails(record),
     )
 
