@@ -308,3 +308,12 @@ def test_an_exemption_is_labelled_from_its_laws_list_when_the_law_has_one(monkey
     assert exemption_label("us-foia", "b5") == "5 U.S.C. § 552(b)(5) Deliberative"
     assert exemption_label("us-foia", "b9") == "b9"
     assert exemption_label("ny-foil", "x") == "x"
+
+
+def test_drawing_charts_leaves_no_old_style_import_hook_behind():
+    import sys
+
+    import tracker.scorecards.charts  # noqa: F401
+
+    # One without find_spec makes every later import warn, and the suite fails on warnings.
+    assert all(hasattr(hook, "find_spec") for hook in sys.meta_path)

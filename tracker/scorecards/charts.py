@@ -6,11 +6,17 @@ SVG is served as an image, which a browser never runs scripts in anyway. Labels 
 through the XML writer, which escapes them.
 """
 
+import sys
+
 import pygal
 from pygal.etree import etree
 from pygal.style import Style
 
 from tracker.scorecards.tables import Table
+
+# pygal puts an old-style import hook on sys.meta_path for its map plugins (pygal.maps.*);
+# Python warns about it at every later import that reaches it. The tracker draws no maps.
+sys.meta_path[:] = [hook for hook in sys.meta_path if type(hook).__name__ != "PluginImportFixer"]
 
 STYLE = Style(
     background="white",
