@@ -20,8 +20,8 @@ from tracker.deadlines.engine import Deadlines, Standing
 from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import deadlines_for, standing_for
 from tracker.extensions import db
+from tracker.items import rules as item_rules
 from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
-from tracker.items.rules import open_count
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestStatus
 from tracker.sqltypes import LOCAL_ZONE
@@ -230,7 +230,7 @@ class Row:
     @property
     def items_reason(self) -> str:
         """ "3 of 5 items open.", for a request of more than one item."""
-        still_open, total = open_count(self.item_states)
+        still_open, total = item_rules.open_count(self.item_states)
         if total < 2:
             return ""
         return f"{still_open} of {total} items open."

@@ -42,8 +42,8 @@ from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import calendar_for
 from tracker.extensions import db
 from tracker.inputs import whole_number
+from tracker.items import services as item_services
 from tracker.items.models import ItemState
-from tracker.items.services import exemption_label
 from tracker.laws import all_laws
 from tracker.letters.services import library, local_today
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
@@ -122,7 +122,9 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
         "organization": [(str(o.id), o.name) for o in organizations],
         "status": [(s.value, s.label) for s in RequestStatus],
         "item_state": [(s.value, s.label) for s in ItemState],
-        "exemption": [(code, exemption_label(code)) for code in cited_exemptions(db.session())],
+        "exemption": [
+            (code, item_services.exemption_label(code)) for code in cited_exemptions(db.session())
+        ],
     }
 
 
