@@ -276,7 +276,7 @@ def test_staff_find_the_overdue_request_draft_the_follow_up_and_subscribe(
     # Take the overdue one, then chase it: the tabs keep the filters, the main link does not.
     nav(page, "Due & overdue")
     overdue.get_by_role("link", name=lapd).click()
-    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Edit", exact=True).click()
     check_page(page, mode, "edit a request")
     page.get_by_label("Assignee").select_option(label=TEAM["staff"][0])
     page.get_by_role("button", name="Save").click()
