@@ -346,7 +346,7 @@ def test_the_advocate_logs_a_partial_release_and_finds_a_word_inside_it(
     page.get_by_label("What the agency sent").select_option(label="Partial release")
     page.get_by_label("Received on").fill("2026-11-16")
     page.get_by_label("Summary").fill("First installment: a cover letter and one memo.")
-    page.get_by_label("Files").set_input_files([cover, memo])
+    page.get_by_label("Files", exact=True).set_input_files([cover, memo])
     page.get_by_role("button", name="Log the response").click()
     documents = page.get_by_role("table", name="Documents")
     # The letter as sent was kept when it was finalized; the two files come beside it.
