@@ -2,7 +2,6 @@
 
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.mailservers import ImapServer
+from tests.mailservers import ImapServer, self_signed_server_context
 from tracker.mail.fetch import ImapSettings, MailboxUnavailable, fetch
 from tracker.mail.inbox import FiledMessage
 from tracker.mail.models import Correspondence, MailFetch, MailState
@@ -261,15 +260,7 @@ def test_the_command_reports_a_refused_sign_in_on_one_line(
 
 def test_a_server_whose_certificate_is_not_trusted_is_refused(tmp_path: Path) -> None:
     """imaplib checks no certificate by itself: the tracker must, before the password goes."""
-    key, certificate = tmp_path / "key.pem", tmp_path / "certificate.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate, key)
+    certificate, context = self_signed_server_context(tmp_path)
     listener = socket.create_server(("127.0.0.1", 0))
     heard: list[bytes] = []
 

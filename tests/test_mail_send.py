@@ -461,24 +461,18 @@ def test_the_reminders_sign_in_to_the_server_through_the_shared_connection(
 @pytest.fixture
 def tls_smtp(tmp_path):
     """An aiosmtpd server that takes mail only after STARTTLS and a sign-in."""
-    import ssl
-    import subprocess
-
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    from tests.mailservers import SMTP_PASSWORD, SMTP_USER, SmtpHandler
+    from tests.mailservers import (
+        SMTP_PASSWORD,
+        SMTP_USER,
+        SmtpHandler,
+        self_signed_server_context,
+    )
     from tests.postgres import free_port
 
-    key, certificate = tmp_path / "key.pem", tmp_path / "certificate.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate, key)
+    certificate, context = self_signed_server_context(tmp_path)
     handler = SmtpHandler()
 
     def authenticator(server, session, envelope, mechanism, data):
