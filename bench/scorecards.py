@@ -5,10 +5,11 @@ Run with `python -m bench.scorecards` (SQLite in a temporary folder), or with
 inserts: requests, their items (three on average), responses (a determination, and for
 some one or two releases) and the exemptions cited for withheld items. Then times the
 queries of the comparison page (every agency) and of one agency's page, over all time
-and over one year, and prints the median and 95th percentile over the runs: worked out
-afresh each run (cold), and as the pages serve them while nothing changes (kept, see
-tracker/scorecards/cache.py: the stamp query and a lookup). The target is a 95th
-percentile under 100 ms on SQLite.
+and over one year, and prints the median and 95th percentile over the runs, each run
+reading the figures afresh from the rows kept per request (tracker/scorecards/figures.py),
+which the bulk load fills with one rebuild (timed too); and what keeping them costs each
+change: refreshing one request's rows, as every flush that touches a request does. The
+target is a 95th percentile under 100 ms on SQLite at 100,000 requests.
 """
 
 import argparse
@@ -31,7 +32,7 @@ from tracker.documents.models import AgencyResponse, ResponseKind
 from tracker.extensions import db
 from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
 from tracker.requests.models import RecordsRequest, RequestStatus
-from tracker.scorecards.cache import kept
+from tracker.scorecards.figures import rebuild, refresh
 from tracker.scorecards.queries import Scope, citations, figures
 
 TODAY = date(2026, 12, 14)
@@ -186,6 +187,11 @@ def bench(options: argparse.Namespace, url: str, folder: str) -> None:
             for model in (RecordsRequest, RequestItem, AgencyResponse, ExemptionCitation)
         }
         print(f"filled in {time.perf_counter() - started:.0f} s: {counts}")
+        started = time.perf_counter()
+        kept = rebuild(db.session.connection())
+        db.session.commit()
+        took = time.perf_counter() - started
+        print(f"scorecard figures of {kept:,} requests rebuilt in {took:.1f} s")
         lapd = db.session.scalar(select(Agency).where(Agency.slug == "lapd")) or agencies[0]
         year = Scope(start=TODAY - timedelta(days=365), end=TODAY)
         cases = {
@@ -195,22 +201,31 @@ def bench(options: argparse.Namespace, url: str, folder: str) -> None:
             "one agency, all time": Scope(agency_id=lapd.id),
             "one agency, last year": Scope(start=year.start, end=year.end, agency_id=lapd.id),
         }
-        store = kept()
-        print(f"{'queries of the page':28} {'cold median':>12} {'cold p95':>9} {'kept p95':>9}")
+        print(f"{'queries of the page':28} {'median':>9} {'p95':>9}   target p95 <= 100 ms")
+        worst = 0.0
         for name, scope in cases.items():
 
             def run(scope: Scope = scope) -> object:
                 return figures(scope, TODAY), citations(scope)
 
-            def served(scope: Scope = scope) -> object:
-                return store.get(("bench", scope), lambda: run(scope))
-
             median, p95 = measure(run, options.runs)
-            served()
-            _, kept_p95 = measure(served, options.runs)
-            print(
-                f"{name:28} {median * 1000:>10.1f}ms {p95 * 1000:>7.1f}ms {kept_p95 * 1000:>7.1f}ms"
-            )
+            worst = max(worst, p95)
+            print(f"{name:28} {median * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms")
+        verdict = "met" if worst <= 0.1 else "NOT met"
+        print(f"slowest p95 {worst * 1000:.1f} ms: target {verdict}")
+        ids = [n * 997 % options.requests + 1 for n in range(options.runs)]
+        connection = db.session.connection()
+        times = []
+        for request_id in ids:
+            started = time.perf_counter()
+            refresh(connection, [request_id])
+            times.append(time.perf_counter() - started)
+        db.session.commit()
+        times.sort()
+        print(
+            f"refreshing one request's figures: median {statistics.median(times) * 1000:.1f} ms, "
+            f"p95 {times[min(len(times) - 1, int(len(times) * 0.95))] * 1000:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -76,3 +76,53 @@ def test_each_request_so_far_becomes_one_item_holding_its_records_sought(app, ma
     assert items[asked.id].position == 1 and items[asked.id].state is ItemState.PENDING
     assert items[untyped.id].description == "Jail transfer logs"
     assert items[released.id].state is ItemState.RELEASED
+
+
+def test_the_scorecards_figures_of_every_request_so_far_are_worked_out_by_the_upgrade(
+    app, make_request, make_agency
+):
+    from datetime import date
+
+    from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
+    from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
+    from tracker.requests.models import RequestStatus
+    from tracker.scorecards.models import CitationFigures, RequestFigures
+
+    def stored():
+        requests = db.session.execute(db.select(RequestFigures.__table__)).all()
+        cited = db.session.execute(
+            db.select(*(c for c in CitationFigures.__table__.c if c.name != "id"))
+        ).all()
+        return sorted(map(tuple, requests)), sorted(map(tuple, cited))
+
+    lapd = make_agency(name="Los Angeles Police Department", law="ca-cpra")
+    decided = make_request(agency=lapd, sent_on=date(2026, 10, 1), received_on=date(2026, 10, 2),
+                           status=RequestStatus.PARTIALLY_FULFILLED, tags=",ice,")  # fmt: skip
+    make_request(agency=lapd, sent_on=date(2026, 11, 2), status=RequestStatus.SENT)
+    make_request(agency=lapd, title="A draft")
+    responses = [
+        AgencyResponse(request_id=decided.id, kind=kind, received_on=date(2026, 10, day),
+                       channel=ResponseChannel.EMAIL)
+        for kind, day in ((ResponseKind.DETERMINATION, 12), (ResponseKind.PARTIAL_RELEASE, 30))
+    ]  # fmt: skip
+    db.session.add_all(responses)
+    db.session.flush()
+    [item] = db.session.scalars(db.select(RequestItem).where(RequestItem.request_id == decided.id))
+    item.state = ItemState.WITHHELD
+    answer = ItemAnswer(response_id=responses[0].id, item_id=item.id, outcome=ItemState.WITHHELD)
+    db.session.add(answer)
+    db.session.flush()
+    db.session.add_all([
+        ExemptionCitation(answer_id=answer.id, law="ca-cpra", code="7923.600"),
+        ExemptionCitation(answer_id=answer.id, law="ca-cpra", reason="overly broad",
+                          not_an_exemption=True),
+    ])  # fmt: skip
+    db.session.commit()
+    before = stored()
+    assert len(before[0]) == 3 and len(before[1]) == 2
+    assert (decided.id, 10, 28) in {(row[0], row[5], row[6]) for row in before[0]}
+    # The reads' transaction ends, or PostgreSQL's DROP TABLE waits for it.
+    db.session.rollback()
+    downgrade(revision="0013")
+    upgrade()
+    assert stored() == before

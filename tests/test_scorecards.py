@@ -9,13 +9,15 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 from tracker.auth.models import Role
 from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
 from tracker.extensions import db
 from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
-from tracker.requests.models import Organization, RequestStatus
+from tracker.requests.models import Organization, RecordsRequest, RequestStatus
+from tracker.scorecards.figures import rebuild
+from tracker.scorecards.models import CitationFigures, RequestFigures
 from tracker.scorecards.queries import Scope, citations, exemption_label, figures
 
 TODAY = date(2026, 12, 14)
@@ -269,7 +271,7 @@ def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, aut
     assert "6 requests filed" in page
 
 
-def test_the_figures_are_kept_only_until_something_changes(client, auth, scores, make_request):
+def test_the_pages_follow_every_change_at_once(client, auth, scores, make_request):
     auth.login(scores["staff"])
     assert "6 requests filed in the period." in text(client.get("/scorecards"))
     record = make_request(
@@ -280,6 +282,73 @@ def test_the_figures_are_kept_only_until_something_changes(client, auth, scores,
     give_items(record, S.WITHHELD, cited=["b7c"])
     page = text(client.get(f"/agencies/{scores['ice'].id}/scorecard"))
     assert [exemption_label("us-foia", "b7c"), "us-foia", "1"] in table_of(page, "exemptions")
+    # ICE's one decided request took 30 days; it answers a second in 5.
+    respond(record, ResponseKind.DENIAL, date(2026, 12, 6))
+    db.session.commit()
+    page = text(client.get(f"/agencies/{scores['ice'].id}/scorecard"))
+    assert ["To the first determination", "2", "5", "30"] in table_of(page, "days")
+
+
+def stored():
+    """Every stored figure, as plain rows (the citations' own ids aside)."""
+    requests = db.session.execute(select(RequestFigures.__table__)).all()
+    cited = db.session.execute(
+        select(*(c for c in CitationFigures.__table__.c if c.name != "id"))
+    ).all()
+    return sorted(map(tuple, requests)), sorted(map(tuple, cited))
+
+
+def test_each_change_leaves_the_figures_as_working_them_out_afresh_would(scores, make_request):
+    """Whatever changes a request, its responses, items, answers or citations (by object
+    or by statement), the rows kept are those a rebuild from scratch makes."""
+    lapd, ice = scores["lapd"], scores["ice"]
+    records = {r.title: r for r in db.session.scalars(select(RecordsRequest))}
+    fast, two, late, never = (records[t] for t in
+                              ("Fulfilled fast", "Two installments", "Decided late",
+                               "Never answered"))  # fmt: skip
+    before = stored()
+    assert len(before[0]) == 6 and before[1]
+
+    # Received two days later; the last installment taken back; moved to another agency;
+    # tagged; an exemption withdrawn; an item answered; the first determination logged.
+    two.received_on = date(2026, 10, 7)
+    last = db.session.scalars(
+        select(AgencyResponse)
+        .where(AgencyResponse.request_id == two.id)
+        .where(AgencyResponse.received_on == date(2026, 11, 24))
+    ).one()
+    db.session.delete(last)
+    late.agency_id = ice.id
+    never.tags = ",ice,"
+    cited = db.session.scalars(
+        select(ExemptionCitation).join(ItemAnswer).join(RequestItem)
+        .where(RequestItem.request_id == late.id, ExemptionCitation.code == "7922.000")
+    ).one()  # fmt: skip
+    db.session.delete(cited)
+    [pending] = [i for i in db.session.scalars(select(RequestItem).where(
+        RequestItem.request_id == late.id, RequestItem.state == S.PENDING))]  # fmt: skip
+    pending.state = S.NO_RECORDS
+    respond(never, ResponseKind.DETERMINATION, date(2026, 11, 20))
+    db.session.commit()
+    # Statements rather than objects.
+    db.session.execute(
+        update(RecordsRequest)
+        .where(RecordsRequest.id == fast.id)
+        .values(received_on=date(2026, 9, 30), sent_on=date(2026, 9, 30))
+    )
+    db.session.execute(delete(ExemptionCitation).where(ExemptionCitation.law == "us-foia"))
+    db.session.execute(
+        update(RequestItem).where(RequestItem.request_id == two.id).values(state=S.RELEASED)
+    )
+    db.session.commit()
+    kept = stored()
+    assert kept != before
+    with db.engine.begin() as connection:
+        rebuild(connection)
+    assert stored() == kept
+    lapd_now = by_agency(Scope(agency_id=lapd.id))[LAPD]
+    assert lapd_now.items[S.RELEASED] == 1 + 3 and lapd_now.filed == 4
+    assert not citations(Scope(agency_id=ice.id, end=date(2026, 9, 30)))
 
 
 def test_an_exemption_is_labelled_from_its_laws_list_when_the_law_has_one(monkeypatch):

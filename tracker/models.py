@@ -14,11 +14,13 @@ from tracker.requests.models import (
     RequestEvent,
     RequestStatus,
 )
+from tracker.scorecards.models import CitationFigures, RequestFigures
 
 __all__ = [
     "AccountLink",
     "Agency",
     "AgencyResponse",
+    "CitationFigures",
     "Correspondence",
     "Document",
     "ExemptionCitation",
@@ -37,6 +39,7 @@ __all__ = [
     "RecordsRequest",
     "ReferenceCounter",
     "RequestEvent",
+    "RequestFigures",
     "RequestStatus",
     "Role",
     "User",

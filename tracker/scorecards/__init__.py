@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("scorecards", __name__)
 
-from tracker.scorecards import routes  # noqa: E402,F401
+# figures keeps each request's scorecard row in step with every flush that changes it.
+from tracker.scorecards import figures, routes  # noqa: E402,F401

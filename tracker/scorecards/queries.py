@@ -1,10 +1,11 @@
 """How each agency really answers, from SQL aggregates over the requests of a period.
 
-Every figure comes from a few statements grouped by agency: one pass over the requests
-(with their responses folded in per request) gives the counts, the shares within the
-deadline, overdue now and the percentiles; one counts items by state; one counts the
-exemptions cited. No ORM object is loaded, so a page costs about the same at a hundred
-requests or a hundred thousand.
+The figures are read from ``request_figures`` and ``citation_figures`` (see figures.py),
+one narrow row per request kept in step with it, through indexes that hold every column
+a statement needs: one statement gives, per agency and number of days to the first
+determination, the requests, those answered in time, those whose deadline has come, and
+those overdue now; one the days to the last release; one the items by state; one the
+exemptions cited. No ORM object is loaded, and no request row is read.
 
 Percentiles are nearest-rank: the p-th percentile of n durations, sorted, is the k-th
 with k = ceil(p * n / 100), read from a histogram of days the database counts. The
@@ -16,61 +17,18 @@ of days some request really took.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select, union_all
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from tracker.agencies.models import Agency
-from tracker.deadlines.board import section_condition
-from tracker.documents.models import AgencyResponse, ResponseKind
 from tracker.extensions import db
-from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
+from tracker.items.models import ItemState
 from tracker.laws import all_laws
-from tracker.requests.models import RecordsRequest, RequestStatus
+from tracker.scorecards.models import CitationFigures, RequestFigures
 
-# The kinds of response that determine a request (as logging a response treats them),
-# and those that release records.
-DETERMINES = (
-    ResponseKind.DETERMINATION,
-    ResponseKind.PARTIAL_RELEASE,
-    ResponseKind.FULL_RELEASE,
-    ResponseKind.DENIAL,
-    ResponseKind.NO_RECORDS,
-)
-RELEASES = (ResponseKind.PARTIAL_RELEASE, ResponseKind.FULL_RELEASE)
 # The item states a scorecard shares out, in order; the rest are "still open or withdrawn".
 ITEM_OUTCOMES = (ItemState.RELEASED, ItemState.PARTIAL, ItemState.WITHHELD, ItemState.NO_RECORDS)
 MOST_CITED = 10
-
-
-class days_between(FunctionElement[int]):
-    """Whole days from the second date to the first, in either database."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(days_between)
-def _days_between(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({later} - {earlier})"
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
-def earliest(a: Any, b: Any) -> ColumnElement[Any]:
-    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
-
-
-def latest(a: Any, b: Any) -> ColumnElement[Any]:
-    return case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
 
 
 @dataclass(frozen=True)
@@ -84,20 +42,20 @@ class Scope:
     tag: str = ""
     agency_id: int | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        r = RecordsRequest
-        filed_on = func.coalesce(r.sent_on, r.received_on)
-        where: list[ColumnElement[bool]] = [filed_on.is_not(None)]
+    def conditions(
+        self, rows: type[RequestFigures] | type[CitationFigures] = RequestFigures
+    ) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = [rows.filed_on.is_not(None)]
         if self.start:
-            where.append(filed_on >= self.start)
+            where.append(rows.filed_on >= self.start)
         if self.end:
-            where.append(filed_on <= self.end)
+            where.append(rows.filed_on <= self.end)
         if self.organization_id:
-            where.append(r.organization_id == self.organization_id)
+            where.append(rows.organization_id == self.organization_id)
         if self.tag:
-            where.append(r.tags.contains(f",{self.tag.strip().lower()},"))
+            where.append(rows.tags.contains(f",{self.tag.strip().lower()},"))
         if self.agency_id:
-            where.append(r.agency_id == self.agency_id)
+            where.append(rows.agency_id == self.agency_id)
         return where
 
 
@@ -121,15 +79,13 @@ class AgencyFigures:
     within_deadline: int = 0
     deadline_judged: int = 0
     overdue: int = 0
+    # Items by the states shared out (ITEM_OUTCOMES), and every item in scope.
     items: dict[ItemState, int] = field(default_factory=dict)
+    item_total: int = 0
 
     @property
     def within_share(self) -> float | None:
         return self.within_deadline / self.deadline_judged if self.deadline_judged else None
-
-    @property
-    def item_total(self) -> int:
-        return sum(self.items.values())
 
     def item_share(self, state: ItemState) -> float | None:
         total = self.item_total
@@ -168,42 +124,6 @@ def exemption_label(law_id: str, code: str) -> str:
     return code
 
 
-def per_request(scope: Scope, today: date) -> Any:
-    """One row per request in scope: its agency, the days it took, and its flags."""
-    r, response = RecordsRequest, AgencyResponse
-    answers = (
-        select(
-            response.request_id.label("request_id"),
-            func.min(case((response.kind.in_(DETERMINES), response.received_on))).label("first"),
-            func.max(case((response.kind.in_(RELEASES), response.received_on))).label("last"),
-        )
-        .where(response.kind.in_(DETERMINES))
-        .group_by(response.request_id)
-        .subquery("answers")
-    )
-    start = func.coalesce(r.received_on, r.sent_on)
-    first = earliest(r.determination_on, answers.c.first)
-    release = latest(answers.c.last, case((r.status == RequestStatus.FULFILLED, r.closed_on)))
-    return (
-        select(
-            r.agency_id.label("agency_id"),
-            days_between(first, start).label("first_days"),
-            days_between(release, start).label("release_days"),
-            case((and_(first.is_not(None), r.due_on.is_not(None), first <= r.due_on), 1), else_=0)
-            .label("within"),
-            case(
-                (and_(r.due_on.is_not(None), or_(first.is_not(None), r.due_on < today)), 1),
-                else_=0,
-            ).label("judged"),
-            case((section_condition("overdue", today), 1), else_=0).label("overdue"),
-        )
-        .select_from(r)
-        .outerjoin(answers, answers.c.request_id == r.id)
-        .where(*scope.conditions())
-        .cte("durations")
-    )  # fmt: skip
-
-
 def nearest_rank(histogram: Sequence[tuple[int, int]], percent: int) -> int | None:
     """The nearest-rank percentile of durations given as (days, how many), days ascending."""
     total = sum(count for _, count in histogram)
@@ -232,42 +152,48 @@ def figures(scope: Scope, today: date) -> list[AgencyFigures]:
     number of days), a few thousand rows at most, from which the percentiles are read
     exactly; the requests themselves never leave the database.
     """
-    d = per_request(scope, today)
-    first = select(
-        literal(0).label("part"),
-        d.c.agency_id,
-        d.c.first_days.label("days"),
-        func.count().label("requests"),
-        func.sum(d.c.within).label("within"),
-        func.sum(d.c.judged).label("judged"),
-        func.sum(d.c.overdue).label("overdue"),
-    ).group_by(d.c.agency_id, d.c.first_days)
-    release = (
+    f = RequestFigures
+    judged = and_(f.due_on.is_not(None), or_(f.first_days.is_not(None), f.due_on < today))
+    first = (
         select(
-            literal(1), d.c.agency_id, d.c.release_days, func.count(), literal(0), literal(0),
-            literal(0),
+            f.agency_id, f.first_days, func.count(), func.sum(f.within),
+            func.sum(case((judged, 1), else_=0)),
+            func.sum(case((f.open_due_on < today, 1), else_=0)),
         )
-        .where(d.c.release_days.is_not(None))
-        .group_by(d.c.agency_id, d.c.release_days)
+        .where(*scope.conditions())
+        .group_by(f.agency_id, f.first_days)
     )  # fmt: skip
     found: dict[int, AgencyFigures] = {}
     first_days: dict[int, list[tuple[int, int]]] = {}
-    release_days: dict[int, list[tuple[int, int]]] = {}
-    for part, agency_id, days, requests, within, judged, overdue in db.session.execute(
-        union_all(first, release)
-    ):
-        if agency_id not in found:
-            found[agency_id] = AgencyFigures(agency_id=agency_id, name="", law="")
-        if part == 1:
-            release_days.setdefault(agency_id, []).append((days, requests))
-            continue
-        figures_ = found[agency_id]
+    for agency_id, days, requests, within, judged_, overdue in db.session.execute(first):
+        figures_ = found.setdefault(agency_id, AgencyFigures(agency_id, name="", law=""))
         figures_.filed += requests
         figures_.within_deadline += within or 0
-        figures_.deadline_judged += judged or 0
+        figures_.deadline_judged += judged_ or 0
         figures_.overdue += overdue or 0
         if days is not None:
             first_days.setdefault(agency_id, []).append((days, requests))
+    release = (
+        select(f.agency_id, f.release_days, func.count())
+        .where(f.release_days.is_not(None), *scope.conditions())
+        .group_by(f.agency_id, f.release_days)
+    )
+    release_days: dict[int, list[tuple[int, int]]] = {}
+    for agency_id, days, requests in db.session.execute(release):
+        if days is not None:
+            release_days.setdefault(agency_id, []).append((days, requests))
+    items = (
+        select(
+            f.agency_id, func.sum(f.items), func.sum(f.items_released),
+            func.sum(f.items_partial), func.sum(f.items_withheld), func.sum(f.items_no_records),
+        )
+        .where(*scope.conditions())
+        .group_by(f.agency_id)
+    )  # fmt: skip
+    for agency_id, total, *counts in db.session.execute(items):
+        figures_ = found[agency_id]
+        figures_.items = {state: n or 0 for state, n in zip(ITEM_OUTCOMES, counts, strict=True)}
+        figures_.item_total = total or 0
     agencies = db.session.execute(
         select(Agency.id, Agency.name, Agency.short_name, Agency.law).where(
             Agency.id.in_(list(found))
@@ -279,38 +205,23 @@ def figures(scope: Scope, today: date) -> list[AgencyFigures]:
         figures_.law = law
         figures_.first_determination = percentiles(first_days.get(agency_id, []))
         figures_.last_release = percentiles(release_days.get(agency_id, []))
-    r = RecordsRequest
-    items = (
-        select(r.agency_id, RequestItem.state, func.count())
-        .join(r, r.id == RequestItem.request_id)
-        .where(*scope.conditions())
-        .group_by(r.agency_id, RequestItem.state)
-    )
-    for agency_id, state, count in db.session.execute(items):
-        if agency_id in found:
-            found[agency_id].items[ItemState(state)] = count
     return sorted(found.values(), key=lambda f: f.name.lower())
 
 
 def citations(scope: Scope, limit: int = MOST_CITED) -> list[Citation]:
     """The exemptions cited most for withholding items in scope, most cited first."""
-    r, c = RecordsRequest, ExemptionCitation
-    flagged = c.not_an_exemption | (c.code == "")
-    code = case((flagged, ""), else_=c.code)
-    count = func.count()
+    c = CitationFigures
+    count = func.sum(c.times)
     statement = (
-        select(c.law, code, flagged, count)
-        .join(ItemAnswer, ItemAnswer.id == c.answer_id)
-        .join(RequestItem, RequestItem.id == ItemAnswer.item_id)
-        .join(r, r.id == RequestItem.request_id)
-        .where(*scope.conditions())
-        .group_by(c.law, code, flagged)
-        .order_by(count.desc(), c.law, code)
+        select(c.law, c.code, c.flagged, count)
+        .where(*scope.conditions(c))
+        .group_by(c.law, c.code, c.flagged)
+        .order_by(count.desc(), c.law, c.code)
         .limit(limit)
     )
     return [
-        Citation(law, code or "", bool(is_flagged), n)
-        for law, code, is_flagged, n in db.session.execute(statement)
+        Citation(law, code or "", bool(flagged), int(n))
+        for law, code, flagged, n in db.session.execute(statement)
     ]
 
 

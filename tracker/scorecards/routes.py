@@ -14,7 +14,6 @@ from tracker.extensions import db
 from tracker.letters.services import local_today
 from tracker.requests.models import Organization
 from tracker.scorecards import bp
-from tracker.scorecards.cache import kept
 from tracker.scorecards.charts import svg
 from tracker.scorecards.forms import PeriodForm
 from tracker.scorecards.queries import Scope, citations, figures, figures_of
@@ -53,23 +52,13 @@ def period_args() -> dict[str, Any]:
 
 
 def compared(scope: Scope) -> tuple[list[Table], int]:
-    today = local_today()
-
-    def work_out() -> tuple[list[Table], int]:
-        found = figures(scope, today)
-        return comparison_tables(found, citations(scope)), sum(f.filed for f in found)
-
-    return kept().get(("compare", scope, today), work_out)
+    found = figures(scope, local_today())
+    return comparison_tables(found, citations(scope)), sum(f.filed for f in found)
 
 
 def of_agency(agency: Agency, scope: Scope) -> tuple[list[Table], int]:
-    today = local_today()
-
-    def work_out() -> tuple[list[Table], int]:
-        found = figures_of(agency, scope, today)
-        return agency_tables(found, citations(scope)), found.filed
-
-    return kept().get(("agency", scope, today), work_out)
+    found = figures_of(agency, scope, local_today())
+    return agency_tables(found, citations(scope)), found.filed
 
 
 def csv_of(table: Table, filename: str) -> Response:
