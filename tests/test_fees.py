@@ -11,8 +11,9 @@ from sqlalchemy import select
 from tests.conftest import post_form
 from tracker.auth.models import Role
 from tracker.extensions import db
-from tracker.fees.rules import AmountError, Step, awaiting_estimate, parse_amount, summary
+from tracker.fees.rules import Step, awaiting_estimate, summary
 from tracker.items.models import Fee, FeeKind
+from tracker.money import AmountError, parse_amount
 from tracker.requests.models import RequestStatus
 
 TODAY = date(2026, 12, 14)
@@ -250,3 +251,63 @@ def test_a_withdrawn_request_waits_for_no_fee(client, auth, lapd_request):
     db.session.commit()
     assert "Detainer requests" not in waiting_section(client)
     assert "Waiting on us: Fee" not in page_of(client, record)
+
+
+# A fee estimate logged as the agency's response ----------------------------------------
+
+
+def log_estimate(client, record, **fields):
+    data = {
+        "kind": "fee_estimate", "received_on": "2026-11-06", "channel": "email",
+        "agency_tracking_number": "", "summary": "Duplication at $0.10 a page.",
+        "exemptions": "", "fee_amount": "", **fields,
+    }  # fmt: skip
+    path = f"/requests/{record.reference}/responses/new"
+    return post_form(client, path, data, token_from=path)
+
+
+def test_a_fee_estimate_logged_as_a_response_becomes_the_requests_estimate(
+    client, auth, lapd_request
+):
+    advocate, record = lapd_request
+    auth.login(advocate)
+    assert log_estimate(client, record, fee_amount="$45.20").status_code == 302
+    [fee] = db.session.scalars(select(Fee).where(Fee.request_id == record.id))
+    assert (fee.kind, fee.amount, fee.dated_on) == (E, Decimal("45.20"), date(2026, 11, 6))
+    page = page_of(client, record)
+    assert "Estimate $45.20 on Nov 6" in page
+    # Under the CPRA it pauses nothing: the request stays sent, and overdue.
+    db.session.refresh(record)
+    assert record.status is RequestStatus.SENT
+    assert "Detainer requests" in client.get("/due?section=overdue").get_data(as_text=True)
+    assert "Fee estimate of $45.20 from Nov 6 awaits an answer." in waiting_section(client)
+
+
+def test_a_fee_estimate_without_its_amount_or_an_amount_on_another_answer_is_refused(
+    client, auth, lapd_request
+):
+    advocate, record = lapd_request
+    auth.login(advocate)
+    page = html.unescape(log_estimate(client, record).get_data(as_text=True))
+    assert 'id="fee_amount-error"' in page and "Enter the amount the agency estimates." in page
+    assert "Duplication at $0.10 a page." in page
+    page = html.unescape(
+        log_estimate(client, record, kind="acknowledgment", fee_amount="12").get_data(as_text=True)
+    )
+    assert "An amount goes with a fee estimate" in page and 'value="12"' in page
+    page = html.unescape(log_estimate(client, record, fee_amount="twelve").get_data(as_text=True))
+    assert "Enter dollars and cents" in page
+    assert db.session.scalars(select(Fee)).all() == []
+    db.session.refresh(record)
+    assert record.status is RequestStatus.SENT
+
+
+def test_under_the_foia_a_fee_estimate_waits_on_us(
+    client, auth, make_user, make_agency, make_request
+):
+    ice = make_agency(name="Immigration and Customs Enforcement", law="us-foia")
+    record = make_request(agency=ice, status=RequestStatus.SENT, received_on=date(2026, 11, 2))
+    auth.login(make_user(Role.STAFF))
+    assert log_estimate(client, record, fee_amount="25").status_code == 302
+    db.session.refresh(record)
+    assert record.status is RequestStatus.WAITING_ON_US

@@ -8,6 +8,7 @@ helpers turn it into "not given", "not found" or a message on the form instead.
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import IO, Any
 
 import wtforms
@@ -15,6 +16,8 @@ from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 from wtforms.validators import ValidationError
+
+from tracker.money import AmountError, parse_amount
 
 # The largest id an INTEGER column holds on PostgreSQL; page numbers stay below it too,
 # so that an offset (page x at most 100 rows) fits the 64-bit numbers both databases use.
@@ -135,3 +138,16 @@ class PathPart(UnicodeConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(map, *args, **kwargs)
         self.regex = self.regex.replace("[^/]", "[^/\\x00]")
+
+
+class AmountField(wtforms.StringField):
+    """Dollars and cents as typed; ``amount`` holds the parsed value, the text stays."""
+
+    amount: Decimal | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        self.amount = None
+        try:
+            self.amount = parse_amount(self.data or "")
+        except AmountError as error:
+            raise ValidationError(str(error)) from error

@@ -75,6 +75,8 @@ class Law:
     extension_conditions: str
     appeal_days: int
     appeal_note: str
+    # Whether the agency's time stops while a fee estimate waits for our answer.
+    fee_tolls: bool = False
     exemptions: tuple[Exemption, ...] = field(default=())
     not_exemptions: tuple[NotExemption, ...] = field(default=())
 

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.documents.models import Disposition, ResponseChannel, ResponseKind
-from tracker.inputs import DateField, NotAfterToday
+from tracker.inputs import AmountField, DateField, NotAfterToday
 from tracker.items.models import ItemState, RequestItem
 from tracker.laws import Law
 from tracker.text import strip
@@ -43,6 +43,13 @@ class ResponseForm(FlaskForm):
         validators=[Optional(), Length(max=5000)],
         render_kw={"rows": 2},
         description="For a denial or redactions: the sections the agency relies on.",
+    )
+    fee_amount = AmountField(
+        "Amount estimated (US dollars)",
+        validators=[Length(max=30)],
+        description="For a fee estimate: what the agency says it will charge. It is recorded "
+        "among the request's fees.",
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     installment = BooleanField(
         "One installment of a rolling production",
@@ -79,6 +86,18 @@ class ResponseForm(FlaskForm):
             self.next_promised_on.errors = [
                 *self.next_promised_on.errors,
                 "The next installment cannot be promised before this response was received.",
+            ]
+            valid = False
+        estimate = self.kind.data == ResponseKind.FEE_ESTIMATE.value
+        amount = self.fee_amount
+        if estimate and amount.amount is None and not amount.errors:
+            amount.errors = [*amount.errors, "Enter the amount the agency estimates."]
+            valid = False
+        elif not estimate and (amount.data or "").strip() and not amount.errors:
+            amount.errors = [
+                *amount.errors,
+                "An amount goes with a fee estimate: choose “Fee estimate” above, or clear "
+                "the amount (other fee steps are recorded in the request's Fees section).",
             ]
             valid = False
         for row in self.item_rows:

@@ -145,7 +145,9 @@ def new_response(reference: str) -> BaseResponse | str:
             next_promised_on=form.next_promised_on.data,
         )
         answers = item_answers(form.item_rows)
-        result = log_response(record, response, uploaded_files(), current_user, answers)
+        result = log_response(
+            record, response, uploaded_files(), current_user, answers, form.fee_amount.amount
+        )
         db.session.commit()
         flash(f"Logged the {response.kind.label.lower()}.", "success")
         flash_flags(answers)

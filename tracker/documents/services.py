@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
@@ -37,7 +38,7 @@ from tracker.documents.models import AgencyResponse, Document, ResponseKind, Tex
 from tracker.documents.storage import LocalStorage, Storage, TooLarge, stage
 from tracker.extensions import db
 from tracker.items import rules
-from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
+from tracker.items.models import ExemptionCitation, FeeKind, ItemAnswer, ItemState, RequestItem
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import RequestValues, update_request, values_of
@@ -473,6 +474,10 @@ def status_after(
     """The request's status after a response: from its items when the response answers
     any (a response that says it closes the request but leaves items open only says the
     records are due), else from the kind of response."""
+    if kind is ResponseKind.FEE_ESTIMATE and not all_laws()[request.agency.law].fee_tolls:
+        # Under the CPRA an estimate pauses nothing: the request stays as it was (and
+        # overdue if it is), and the board shows the estimate as waiting on us.
+        return None
     if not answered:
         return STATUS_AFTER.get(kind)
     status = rules.request_status([item.state for item in request_items(request)], request.status)
@@ -520,9 +525,11 @@ def log_response(
     files: list[tuple[str | None, IO[bytes]]],
     actor: User,
     answers: Sequence[ItemAnswerInput] = (),
+    fee_amount: Decimal | None = None,
 ) -> UploadResult:
     """Record an answer, how it answers each item, keep its files, and move the request
-    on through its lifecycle: from its items' states where the response answers any."""
+    on through its lifecycle: from its items' states where the response answers any. A
+    fee estimate's amount becomes the estimate among the request's fees."""
     kind = response.kind
     response.request_id = request.id
     response.created_by_id = actor.id
@@ -554,6 +561,15 @@ def log_response(
     if response.exemptions:
         note += f" Exemptions cited: {response.exemptions}"
     update_request(request, request_values, actor, note)
+    if kind is ResponseKind.FEE_ESTIMATE and fee_amount is not None:
+        # Imported here: the fees' pages import the requests', which import this module.
+        from tracker.fees import services as fees
+
+        estimate = fees.FeeValues(
+            FeeKind.ESTIMATE, fee_amount, response.received_on,
+            note=f"From the fee estimate received {response.received_on.isoformat()}.",
+        )  # fmt: skip
+        fees.record_fee(request, estimate, actor)
     result = store_files(request, files, actor, response)
     link_released(answers, [*result.stored, *result.linked])
     db.session.flush()

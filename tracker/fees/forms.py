@@ -1,26 +1,10 @@
-from decimal import Decimal
-from typing import Any
-
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from tracker.fees.rules import NEEDS_AMOUNT, AmountError, parse_amount
-from tracker.inputs import DateField, NotAfterToday
+from tracker.fees.rules import NEEDS_AMOUNT
+from tracker.inputs import AmountField, DateField, NotAfterToday
 from tracker.items.models import FeeKind
-
-
-class AmountField(StringField):
-    """Dollars and cents as typed; ``amount`` holds the parsed value, the text stays."""
-
-    amount: Decimal | None = None
-
-    def pre_validate(self, form: Any) -> None:
-        self.amount = None
-        try:
-            self.amount = parse_amount(self.data or "")
-        except AmountError as error:
-            raise ValidationError(str(error)) from error
 
 
 class FeeForm(FlaskForm):

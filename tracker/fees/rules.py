@@ -1,5 +1,5 @@
-"""The rules of fees, as pure functions: amounts as typed, the running summary, and
-whether an estimate still waits for our answer.
+"""The rules of fees, as pure functions: the running summary, and whether an estimate
+still waits for our answer (amounts as typed are read by tracker/money.py).
 
 Under the CPRA an agency may charge only the direct cost of duplication, or a fee a
 statute sets (Gov. Code § 7922.530(a)); staff time to search for or review records is
@@ -11,17 +11,14 @@ category (5 U.S.C. § 552(a)(4)(A)), and the agency may toll its 20 working days
 clarifies fee assessment with the requester (§ 552(a)(6)(A)(ii)(II)).
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from tracker.items.models import FeeKind
+from tracker.money import dollars
 
-# Twelve digits with two after the point: what Numeric(12, 2) holds.
-LARGEST_AMOUNT = Decimal("9999999999.99")
-AMOUNT = re.compile(r"\$? *([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?")
 NEEDS_AMOUNT = frozenset({FeeKind.ESTIMATE, FeeKind.PAYMENT})
 
 # What each step is called in the running summary.
@@ -45,29 +42,6 @@ FOIA_NOTE = (
     "(§ 552(a)(6)(A)(ii)(II)); the clock runs again when we answer."
 )
 LAW_NOTES = {"ca-cpra": CPRA_NOTE, "us-foia": FOIA_NOTE}
-
-
-class AmountError(ValueError):
-    pass
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """Dollars and cents as a person types them ("120", "$1,200.50"), or None when blank."""
-    text = text.strip()
-    if not text:
-        return None
-    if text.lstrip("$ ").startswith("-"):
-        raise AmountError("An amount cannot be negative.")
-    if not AMOUNT.fullmatch(text):
-        raise AmountError("Enter dollars and cents, such as 120 or 120.50.")
-    amount = Decimal(text.lstrip("$ ").replace(",", ""))
-    if amount > LARGEST_AMOUNT:
-        raise AmountError("That amount is too large.")
-    return amount.quantize(Decimal("0.01"))
-
-
-def dollars(amount: Decimal | None) -> str:
-    return "" if amount is None else f"${amount:,.2f}"
 
 
 def short_day(day: date) -> str:
