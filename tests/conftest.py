@@ -5,6 +5,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
 from tracker.documents.services import store_files
 from tracker.extensions import db
-from tracker.items.models import RequestItem
+from tracker.items.models import Fee, FeeKind, RequestItem
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
 from tracker.mail.inbox import file_message
@@ -332,6 +333,11 @@ def world(app, make_user, make_agency, make_request):
         channel=ResponseChannel.EMAIL, created_by_id=users[Role.ADVOCATE].id,
     )  # fmt: skip
     db.session.add(acknowledgment)
+    fee = Fee(
+        request_id=record.id, kind=FeeKind.ESTIMATE, amount=Decimal("12.50"),
+        dated_on=date(2026, 11, 21), created_by_id=users[Role.ADVOCATE].id,
+    )  # fmt: skip
+    db.session.add(fee)
     db.session.commit()
     on_response = {"reference": record.reference, "response_id": acknowledgment.id}
     closure = AgencyCalendarDay(
@@ -413,6 +419,7 @@ def world(app, make_user, make_agency, make_request):
             "deadlines.feed": {"token": "no-such-token"},
             "search.results": {"q": "reports"},
             "fees.add_fee": {"reference": record.reference},
+            "fees.remove": {"reference": record.reference, "fee_id": fee.id},
             "scorecards.compare_csv": {"table": "days"},
             "scorecards.compare_chart": {"chart": "days"},
             "scorecards.agency": {"agency_id": agency.id},

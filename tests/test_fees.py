@@ -311,3 +311,66 @@ def test_under_the_foia_a_fee_estimate_waits_on_us(
     assert log_estimate(client, record, fee_amount="25").status_code == 302
     db.session.refresh(record)
     assert record.status is RequestStatus.WAITING_ON_US
+
+
+# A step recorded by mistake ------------------------------------------------------------
+
+
+def remove(client, record, fee, reason):
+    path = f"/requests/{record.reference}/fees/{fee.id}/remove"
+    return post_form(client, path, {"reason": reason}, token_from=path)
+
+
+def test_a_step_recorded_by_mistake_is_removed_with_its_reason_and_stays_on_record(
+    client, auth, lapd_request
+):
+    advocate, record = lapd_request
+    auth.login(advocate)
+    add(client, record, amount="1200")
+    [fee] = db.session.scalars(select(Fee).where(Fee.request_id == record.id))
+    page = page_of(client, record)
+    assert f'href="/requests/{record.reference}/fees/{fee.id}/remove"' in page
+    assert "Fee estimate of $1,200.00 from Nov 3 awaits an answer." in waiting_section(client)
+    form = html.unescape(
+        client.get(f"/requests/{record.reference}/fees/{fee.id}/remove").get_data(as_text=True)
+    )
+    assert "Fee estimate of $1,200.00 on Nov 3, 2026" in form
+    assert remove(client, record, fee, "Typed $1,200 for $12.00").status_code == 302
+    page = page_of(client, record)
+    assert "No fees asked or paid." in page
+    assert "1 step removed" in page and "“Typed $1,200 for $12.00”" in page
+    assert "Removed the fee step: Typed $1,200 for $12.00" in page
+    assert "Detainer requests" not in waiting_section(client)
+    db.session.refresh(fee)
+    assert fee.removed_by_id == advocate.id and fee.removed_at is not None
+    # The right step is recorded afterwards, and a removed one cannot be removed again.
+    add(client, record, amount="12")
+    assert "Estimate $12.00 on Nov 3" in page_of(client, record)
+    assert remove(client, record, fee, "again").status_code == 404
+
+
+def test_a_removal_without_a_reason_is_refused_at_the_field(client, auth, lapd_request):
+    advocate, record = lapd_request
+    auth.login(advocate)
+    add(client, record, amount="120")
+    [fee] = db.session.scalars(select(Fee).where(Fee.request_id == record.id))
+    page = html.unescape(remove(client, record, fee, "   ").get_data(as_text=True))
+    assert 'id="reason-error"' in page and "Say why the step is removed" in page
+    db.session.refresh(fee)
+    assert fee.removed_at is None
+
+
+def test_only_the_requests_editors_remove_its_fee_steps(
+    client, auth, make_user, make_request, lapd_request
+):
+    advocate, record = lapd_request
+    auth.login(advocate)
+    add(client, record, amount="120")
+    [fee] = db.session.scalars(select(Fee).where(Fee.request_id == record.id))
+    other = make_request(title="Another request")
+    assert remove(client, other, fee, "wrong request").status_code in (403, 404)
+    auth.logout()
+    auth.login(make_user(Role.ADVOCATE))
+    assert remove(client, record, fee, "not mine").status_code == 403
+    db.session.refresh(fee)
+    assert fee.removed_at is None

@@ -168,6 +168,12 @@ def test_an_installment_releases_item_1_withholds_item_2_and_finds_no_records_fo
     assert "One installment of a rolling production; the next is promised by 2026-04-30." in shown
     assert "Item 1: released in full. Item 2: withheld under Gov. Code § 7923.600. " \
         "Item 3: no records." in shown  # fmt: skip
+    # The document's own page says which item it answers, linked to it on the request.
+    own = html.unescape(client.get(f"/documents/{document.id}").get_data(as_text=True))
+    answers = own[own.index('aria-label="Items this document answers"') :]
+    answers = answers[: answers.index("</ul>")]
+    assert f'href="/requests/{record.reference}#item-{first.id}">Item 1</a>' in answers
+    assert "Released in full" in answers and "Item 2" not in answers
 
 
 def test_a_response_that_answers_some_items_leaves_the_others_as_they_were(client, commission):

@@ -121,6 +121,8 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("deadlines.feed", "GET"): PUBLIC,
     ("search.results", "GET"): ALL,
     ("fees.add_fee", "POST"): EDITORS,
+    ("fees.remove", "GET"): EDITORS,
+    ("fees.remove", "POST"): EDITORS,
     ("scorecards.compare", "GET"): ALL,
     ("scorecards.compare_csv", "GET"): ALL,
     ("scorecards.compare_chart", "GET"): ALL,

@@ -54,6 +54,7 @@ from tracker.documents.services import (
 )
 from tracker.errors import render_error
 from tracker.extensions import db
+from tracker.items.models import RequestItem, document_items
 from tracker.laws import all_laws
 from tracker.limits import accepts_uploads
 from tracker.requests.models import RecordsRequest, RequestEvent
@@ -302,10 +303,17 @@ def show(document_id: int) -> BaseResponse | str:
             db.session.commit()
             flash("Saved." if changes else "Nothing was changed.", "success")
             return redirect(url_for("documents.show", document_id=document.id))
+    answers = db.session.scalars(
+        select(RequestItem)
+        .join(document_items, document_items.c.item_id == RequestItem.id)
+        .where(document_items.c.document_id == document.id)
+        .order_by(RequestItem.position, RequestItem.id)
+    ).all()
     return render_template(
         "documents/document.html",
         document=document,
         record=record,
+        answers=answers,
         form=form,
         may_edit=may_edit,
         delete_form=DeleteForm(),

@@ -27,3 +27,14 @@ class FeeForm(FlaskForm):
         kind = FeeKind(self.kind.data) if self.kind.data in FeeKind.__members__.values() else None
         if kind in NEEDS_AMOUNT and field.amount is None and not field.errors:
             raise ValidationError(f"Enter the amount of the {kind.label.lower()}.")
+
+
+class RemoveFeeForm(FlaskForm):
+    reason = TextAreaField(
+        "Why it is removed",
+        validators=[InputRequired("Say why the step is removed, such as “wrong amount”."),
+                    Length(max=2000)],
+        render_kw={"rows": 2},
+        description="Kept with the step and on the timeline.",
+    )  # fmt: skip
+    submit = SubmitField("Remove the step")

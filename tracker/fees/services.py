@@ -21,6 +21,7 @@ from tracker.fees.rules import (
 )
 from tracker.items.models import Fee, FeeKind
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestEvent
+from tracker.sqltypes import utcnow
 
 
 class FeeError(ValueError):
@@ -74,9 +75,33 @@ def record_fee(request: RecordsRequest, values: FeeValues, actor: User | None) -
     return fee
 
 
-def fees_of(session: Session, request_id: int) -> Sequence[Fee]:
+def remove_fee(fee: Fee, actor: User, reason: str) -> None:
+    """Take back a step recorded by mistake; the row stays, with who removed it, when and
+    why, and the timeline says so."""
+    reason = reason.strip()
+    if not reason:
+        raise FeeError("reason", "Say why the step is removed, such as “wrong amount”.")
+    if fee.removed_at is not None:
+        raise FeeError("reason", "This step was removed already.")
+    fee.removed_at = utcnow()
+    fee.removed_by_id = actor.id
+    fee.removal_reason = reason
+    fee.request.events.append(
+        RequestEvent(
+            actor=actor,
+            kind="fee",
+            changes=[{"field": "Fees", "old": describe(fee), "new": ""}],
+            note=f"Removed the fee step: {reason}",
+        )
+    )
+    db.session.flush()
+
+
+def fees_of(session: Session, request_id: int, removed: bool = False) -> Sequence[Fee]:
+    """The request's fee steps in order: those that stand, or those removed."""
+    gone = Fee.removed_at.is_not(None) if removed else Fee.removed_at.is_(None)
     return session.scalars(
-        select(Fee).where(Fee.request_id == request_id).order_by(Fee.dated_on, Fee.id)
+        select(Fee).where(Fee.request_id == request_id, gone).order_by(Fee.dated_on, Fee.id)
     ).all()
 
 
@@ -88,6 +113,8 @@ class FeeStanding:
     summary: str
     waiting: str
     law_note: str
+    # The steps taken back, each with its amount written out.
+    removed: Sequence[tuple[Fee, str]] = ()
 
 
 def standing_of(session: Session, request: RecordsRequest) -> FeeStanding:
@@ -100,6 +127,7 @@ def standing_of(session: Session, request: RecordsRequest) -> FeeStanding:
         summary=summary(steps),
         waiting=waiting_reason(estimate) if estimate else "",
         law_note=LAW_NOTES.get(request.agency.law, ""),
+        removed=[(fee, dollars(fee.amount)) for fee in fees_of(session, request.id, True)],
     )
 
 
@@ -116,6 +144,7 @@ def estimate_awaits_answer() -> ColumnElement[bool]:
     estimate = aliased(Fee)
     is_latest = ~exists().where(
         later.request_id == latest.request_id,
+        later.removed_at.is_(None),
         (later.dated_on > latest.dated_on)
         | and_(later.dated_on == latest.dated_on, later.id > latest.id),
     )
@@ -123,10 +152,15 @@ def estimate_awaits_answer() -> ColumnElement[bool]:
         r.status.not_in(CLOSED_STATUSES),
         exists().where(
             latest.request_id == r.id,
+            latest.removed_at.is_(None),
             latest.kind.in_([FeeKind.ESTIMATE, FeeKind.WAIVER_DENIED]),
             is_latest,
         ),
-        exists().where(estimate.request_id == r.id, estimate.kind == FeeKind.ESTIMATE),
+        exists().where(
+            estimate.request_id == r.id,
+            estimate.removed_at.is_(None),
+            estimate.kind == FeeKind.ESTIMATE,
+        ),
     )
 
 
@@ -138,7 +172,7 @@ def waiting_reasons(session: Session, requests: Sequence[RecordsRequest]) -> dic
     steps: dict[int, list[Step]] = {}
     rows = session.execute(
         select(Fee.request_id, Fee.kind, Fee.amount, Fee.dated_on)
-        .where(Fee.request_id.in_(open_ids))
+        .where(Fee.request_id.in_(open_ids), Fee.removed_at.is_(None))
         .order_by(Fee.dated_on, Fee.id)
     )
     for request_id, kind, amount, dated_on in rows:

@@ -158,6 +158,11 @@ class Fee(Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A step recorded by mistake is removed, not deleted: who, when and why stay.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removal_reason: Mapped[str] = mapped_column(Text, default="")
 
     request: Mapped["RecordsRequest"] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])
