@@ -12,6 +12,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,6 +26,8 @@ from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.documents.models import AgencyResponse, ResponseChannel, ResponseKind
 from tracker.documents.services import log_response, store_files
 from tracker.extensions import db
+from tracker.fees.services import FeeValues, record_fee
+from tracker.items.models import FeeKind
 from tracker.letters.document import Sender
 from tracker.letters.models import Channel
 from tracker.letters.services import draft_requests, finalize, library, mark_sent
@@ -182,6 +185,11 @@ def _build(today: date) -> World:
         [],
         people[Role.ADVOCATE],
     )
+    # A fee estimate on it, so the crawl finds a fee step to open.
+    estimate = FeeValues(
+        FeeKind.ESTIMATE, Decimal("18.40"), today - timedelta(days=9), "Duplication, 184 pages"
+    )
+    record_fee(waiting, estimate, people[Role.ADVOCATE])
     answered = request(
         "answered",
         "Place-of-birth fields at booking",
