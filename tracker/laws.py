@@ -133,5 +133,14 @@ def all_laws() -> dict[str, Law]:
     return read_laws(files("tracker").joinpath("data/laws.toml").read_text("utf-8"))
 
 
+def exemption_label(law_id: str, code: str) -> str:
+    """How a list names an exemption: its citation and short name from the law's list
+    ("Gov. Code § 7923.600 Investigative records…"), or its code alone when the law does
+    not list it."""
+    law = all_laws().get(law_id)
+    exemption = law.exemption(code) if law else None
+    return f"{exemption.citation} {exemption.name}" if exemption else code
+
+
 def law_choices() -> list[SelectChoice]:
     return [SelectChoice(law.id, f"{law.name} ({law.id})") for law in all_laws().values()]

@@ -163,16 +163,15 @@ def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
     return statement
 
 
-def cited_exemptions(session: Session) -> list[str]:
-    """The exemption codes agencies have cited, for the board's filter."""
-    return list(
-        session.scalars(
-            select(ExemptionCitation.code)
-            .where(ExemptionCitation.code != "")
-            .distinct()
-            .order_by(ExemptionCitation.code)
-        )
+def cited_exemptions(session: Session) -> list[tuple[str, str]]:
+    """The exemptions agencies have cited, as (law, code), for the board's filter."""
+    rows = session.execute(
+        select(ExemptionCitation.law, ExemptionCitation.code)
+        .where(ExemptionCitation.code != "")
+        .distinct()
+        .order_by(ExemptionCitation.law, ExemptionCitation.code)
     )
+    return [(law, code) for law, code in rows]
 
 
 @dataclass(frozen=True)

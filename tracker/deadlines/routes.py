@@ -42,9 +42,8 @@ from tracker.deadlines.models import AgencyCalendarDay, DayKind
 from tracker.deadlines.services import calendar_for
 from tracker.extensions import db
 from tracker.inputs import whole_number
-from tracker.items import services as item_services
 from tracker.items.models import ItemState
-from tracker.laws import all_laws
+from tracker.laws import all_laws, exemption_label
 from tracker.letters.services import library, local_today
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
 from tracker.requests.services import can_edit, find_by_reference, update_request, values_of
@@ -123,7 +122,7 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
         "status": [(s.value, s.label) for s in RequestStatus],
         "item_state": [(s.value, s.label) for s in ItemState],
         "exemption": [
-            (code, item_services.exemption_label(code)) for code in cited_exemptions(db.session())
+            (code, exemption_label(law, code)) for law, code in cited_exemptions(db.session())
         ],
     }
 

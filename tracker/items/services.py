@@ -8,11 +8,8 @@ the request may withdraw an item that is still open, saying why.
 """
 
 import re
-import tomllib
 from collections.abc import Sequence
-from functools import cache
 from html.parser import HTMLParser
-from importlib.resources import files
 from typing import Any
 
 from sqlalchemy import func, select
@@ -350,29 +347,3 @@ def follow_source(request: RecordsRequest, texts: Sequence[str], actor: User | N
     )
     db.session.flush()
     return True
-
-
-# Exemptions ----------------------------------------------------------------------
-
-
-@cache
-def exemption_names() -> dict[str, str]:
-    """Each exemption code in laws.toml, with the words a list shows for it: its citation
-    and short name. A law without exemptions listed gives none."""
-    raw = tomllib.loads(files("tracker").joinpath("data/laws.toml").read_text("utf-8"))
-    names: dict[str, str] = {}
-    for law in raw.get("law", []):
-        exemptions = law.get("exemption", [])
-        if not isinstance(exemptions, list):
-            continue
-        for exemption in exemptions:
-            if not isinstance(exemption, dict) or not exemption.get("code"):
-                continue
-            code = str(exemption["code"])
-            words = [str(exemption.get(key, "")).strip() for key in ("citation", "name")]
-            names.setdefault(code, " ".join(word for word in words if word) or code)
-    return names
-
-
-def exemption_label(code: str) -> str:
-    return exemption_names().get(code, code)

@@ -26,8 +26,8 @@ from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.inputs import whole_number
-from tracker.items import services as item_services
 from tracker.items.models import ItemAnswer, RequestItem
+from tracker.laws import exemption_label
 from tracker.letters.services import local_today
 from tracker.limits import accepts_uploads
 from tracker.requests import bp
@@ -330,7 +330,7 @@ def render_request_page(
         deadlines=deadlines,
         documents=documents,
         items=items,
-        exemption_label=item_services.exemption_label,
+        exemption_label=exemption_label,
         upload_form=upload_form,
         correspondence=correspondence,
         mail_form=mail_form,

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from tracker.agencies.models import Agency
 from tracker.extensions import db
 from tracker.items.models import ItemState
-from tracker.laws import all_laws
+from tracker.laws import exemption_label
 from tracker.scorecards.models import CitationFigures, RequestFigures
 
 # The item states a scorecard shares out, in order; the rest are "still open or withdrawn".
@@ -108,20 +108,6 @@ class Citation:
         if self.not_an_exemption or not self.code:
             return "A reason that is no exemption (flagged)"
         return exemption_label(self.law, self.code)
-
-
-def exemption_label(law_id: str, code: str) -> str:
-    """The exemption's citation and short name from laws.toml, or its code alone."""
-    law = all_laws().get(law_id)
-    for entry in getattr(law, "exemptions", None) or ():
-        values = {
-            key: entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
-            for key in ("code", "citation", "name")
-        }
-        if values["code"] == code:
-            words = " ".join(str(values[key] or "") for key in ("citation", "name"))
-            return words.strip() or code
-    return code
 
 
 def nearest_rank(histogram: Sequence[tuple[int, int]], percent: int) -> int | None:
