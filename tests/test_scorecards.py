@@ -370,3 +370,14 @@ def test_drawing_charts_leaves_no_old_style_import_hook_behind():
 
     # One without find_spec makes every later import warn, and the suite fails on warnings.
     assert all(hasattr(hook, "find_spec") for hook in sys.meta_path)
+
+
+@pytest.mark.parametrize(
+    ("largest", "marks"),
+    [(18, [0, 10, 20]), (3, [0, 1, 2, 3, 4]), (None, [0, 1]), (50, [0, 10, 20, 30, 40, 50, 60]),
+     (140, [0, 20, 40, 60, 80, 100, 120, 140, 160])],
+)  # fmt: skip
+def test_a_charts_marks_are_whole_numbers_at_most_about_eight(largest, marks):
+    from tracker.scorecards.charts import ticks
+
+    assert ticks([largest]) == [float(n) for n in marks]
