@@ -179,7 +179,10 @@ def agency_tables(f: AgencyFigures, cited: Sequence[Citation]) -> list[Table]:
         ],
         chart="pie",
         series=(1,),
-        caption=f"{f.filed} requests filed; {f.overdue} overdue now. {DEADLINE_NOTE}",
+        caption=(
+            f"{f.filed} request{'' if f.filed == 1 else 's'} filed; {f.overdue} overdue now. "
+            f"{DEADLINE_NOTE}"
+        ),
     )
     total = f.item_total
     states: list[tuple[str, int]] = [
