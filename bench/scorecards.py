@@ -5,11 +5,13 @@ Run with `python -m bench.scorecards` (SQLite in a temporary folder), or with
 inserts: requests, their items (three on average), responses (a determination, and for
 some one or two releases) and the exemptions cited for withheld items. Then times the
 queries of the comparison page (every agency) and of one agency's page, over all time
-and over one year, and prints the median and 95th percentile over the runs, each run
-reading the figures afresh from the rows kept per request (tracker/scorecards/figures.py),
-which the bulk load fills with one rebuild (timed too); and what keeping them costs each
-change: refreshing one request's rows, as every flush that touches a request does. The
-target is a 95th percentile under 100 ms on SQLite at 100,000 requests.
+and over one year, and prints the median and 95th percentile over the runs. Each run
+reads the figures afresh from the rows kept per request (tracker/scorecards/figures.py),
+which the bulk load fills with one rebuild (timed too): as the pages do, two statements
+on a second connection beside the session's two; and, for comparison, all four in turn
+on one connection. Last, what keeping the rows costs each change: refreshing one
+request's rows, as every flush that touches a request does. The target is a 95th
+percentile under 100 ms on SQLite at 100,000 requests.
 """
 
 import argparse
@@ -33,7 +35,7 @@ from tracker.extensions import db
 from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
 from tracker.requests.models import RecordsRequest, RequestStatus
 from tracker.scorecards.figures import rebuild, refresh
-from tracker.scorecards.queries import Scope, citations, figures
+from tracker.scorecards.queries import Scope, scorecard
 
 TODAY = date(2026, 12, 14)
 BATCH = 5000
@@ -192,6 +194,11 @@ def bench(options: argparse.Namespace, url: str, folder: str) -> None:
         db.session.commit()
         took = time.perf_counter() - started
         print(f"scorecard figures of {kept:,} requests rebuilt in {took:.1f} s")
+        if db.engine.dialect.name == "postgresql":
+            # What autovacuum does soon after a bulk load: statistics, and the visibility
+            # map that lets PostgreSQL answer from the covering indexes alone.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("VACUUM ANALYZE request_figures, citation_figures")
         lapd = db.session.scalar(select(Agency).where(Agency.slug == "lapd")) or agencies[0]
         year = Scope(start=TODAY - timedelta(days=365), end=TODAY)
         cases = {
@@ -201,16 +208,26 @@ def bench(options: argparse.Namespace, url: str, folder: str) -> None:
             "one agency, all time": Scope(agency_id=lapd.id),
             "one agency, last year": Scope(start=year.start, end=year.end, agency_id=lapd.id),
         }
-        print(f"{'queries of the page':28} {'median':>9} {'p95':>9}   target p95 <= 100 ms")
+        print(
+            f"{'queries of the page':28} {'median':>9} {'p95':>9} {'in turn p95':>12}"
+            "   target p95 <= 100 ms"
+        )
         worst = 0.0
         for name, scope in cases.items():
 
             def run(scope: Scope = scope) -> object:
-                return figures(scope, TODAY), citations(scope)
+                return scorecard(scope, TODAY)
+
+            def in_turn(scope: Scope = scope) -> object:
+                return scorecard(scope, TODAY, together=False)
 
             median, p95 = measure(run, options.runs)
+            _, alone_p95 = measure(in_turn, options.runs)
             worst = max(worst, p95)
-            print(f"{name:28} {median * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms")
+            print(
+                f"{name:28} {median * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms "
+                f"{alone_p95 * 1000:>10.1f}ms"
+            )
         verdict = "met" if worst <= 0.1 else "NOT met"
         print(f"slowest p95 {worst * 1000:.1f} ms: target {verdict}")
         ids = [n * 997 % options.requests + 1 for n in range(options.runs)]

@@ -15,8 +15,10 @@ of days some request really took.
 """
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
@@ -131,27 +133,89 @@ def percentiles(histogram: Sequence[tuple[int, int]]) -> Percentiles:
     )
 
 
-def figures(scope: Scope, today: date) -> list[AgencyFigures]:
-    """Every agency with requests in scope, with its figures, by name.
-
-    The durations come back as a histogram per agency (how many requests took each
-    number of days), a few thousand rows at most, from which the percentiles are read
-    exactly; the requests themselves never leave the database.
-    """
+def statements(scope: Scope, today: date, limit: int = MOST_CITED) -> dict[str, Any]:
+    """The four statements of a scorecard: per agency and days to the first
+    determination, the requests, those answered in time, those whose deadline has come,
+    and those overdue now; per agency and days to the last release, the requests; per
+    agency, the items by state; and the exemptions cited most."""
     f = RequestFigures
     judged = and_(f.due_on.is_not(None), or_(f.first_days.is_not(None), f.due_on < today))
-    first = (
-        select(
+    return {
+        "first": select(
             f.agency_id, f.first_days, func.count(), func.sum(f.within),
             func.sum(case((judged, 1), else_=0)),
             func.sum(case((f.open_due_on < today, 1), else_=0)),
         )
         .where(*scope.conditions())
-        .group_by(f.agency_id, f.first_days)
-    )  # fmt: skip
+        .group_by(f.agency_id, f.first_days),
+        "release": select(f.agency_id, f.release_days, func.count())
+        .where(f.release_days.is_not(None), *scope.conditions())
+        .group_by(f.agency_id, f.release_days),
+        "items": select(
+            f.agency_id, func.sum(f.items), func.sum(f.items_released),
+            func.sum(f.items_partial), func.sum(f.items_withheld), func.sum(f.items_no_records),
+        )
+        .where(*scope.conditions())
+        .group_by(f.agency_id),
+        "cited": most_cited(scope, limit),
+    }  # fmt: skip
+
+
+def most_cited(scope: Scope, limit: int = MOST_CITED) -> Any:
+    c = CitationFigures
+    cited = func.sum(c.times)
+    return (
+        select(c.law, c.code, c.flagged, cited)
+        .where(*scope.conditions(c))
+        .group_by(c.law, c.code, c.flagged)
+        .order_by(cited.desc(), c.law, c.code)
+        .limit(limit)
+    )
+
+
+# Which statements run beside the others: two groups of about the same cost.
+BESIDE = ("release", "items")
+
+
+def read_all(wanted: dict[str, Any], together: bool = True) -> dict[str, list[Any]]:
+    """Every statement's rows. On a database file or server, half of them are read on a
+    second connection in a second thread while the session reads the rest, so a page
+    uses both of a machine's cores (each database driver lets go of Python's lock while
+    its query runs); an in-memory database has one connection, so it reads them in turn.
+    The page holds at most one connection more than it would, which the pool allows for.
+    """
+    engine = db.engine
+    alone = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    beside = {} if alone or not together else {k: wanted[k] for k in BESIDE if k in wanted}
+
+    def read_beside() -> dict[str, list[Any]]:
+        with engine.connect() as connection:
+            return {key: list(connection.execute(s)) for key, s in beside.items()}
+
+    future = READER.submit(read_beside) if beside else None
+    rows = {key: list(db.session.execute(s)) for key, s in wanted.items() if key not in beside}
+    if future is not None:
+        rows.update(future.result())
+    return rows
+
+
+READER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scorecard")
+
+
+def scorecard(
+    scope: Scope, today: date, together: bool = True
+) -> tuple[list[AgencyFigures], list[Citation]]:
+    """Every agency with requests in scope with its figures, by name; and the exemptions
+    cited most.
+
+    The durations come back as a histogram per agency (how many requests took each
+    number of days), a few thousand rows at most, from which the percentiles are read
+    exactly; the requests themselves never leave the database.
+    """
+    rows = read_all(statements(scope, today), together)
     found: dict[int, AgencyFigures] = {}
     first_days: dict[int, list[tuple[int, int]]] = {}
-    for agency_id, days, requests, within, judged_, overdue in db.session.execute(first):
+    for agency_id, days, requests, within, judged_, overdue in rows["first"]:
         figures_ = found.setdefault(agency_id, AgencyFigures(agency_id, name="", law=""))
         figures_.filed += requests
         figures_.within_deadline += within or 0
@@ -159,27 +223,15 @@ def figures(scope: Scope, today: date) -> list[AgencyFigures]:
         figures_.overdue += overdue or 0
         if days is not None:
             first_days.setdefault(agency_id, []).append((days, requests))
-    release = (
-        select(f.agency_id, f.release_days, func.count())
-        .where(f.release_days.is_not(None), *scope.conditions())
-        .group_by(f.agency_id, f.release_days)
-    )
     release_days: dict[int, list[tuple[int, int]]] = {}
-    for agency_id, days, requests in db.session.execute(release):
+    for agency_id, days, requests in rows["release"]:
         if days is not None:
             release_days.setdefault(agency_id, []).append((days, requests))
-    items = (
-        select(
-            f.agency_id, func.sum(f.items), func.sum(f.items_released),
-            func.sum(f.items_partial), func.sum(f.items_withheld), func.sum(f.items_no_records),
-        )
-        .where(*scope.conditions())
-        .group_by(f.agency_id)
-    )  # fmt: skip
-    for agency_id, total, *counts in db.session.execute(items):
-        figures_ = found[agency_id]
-        figures_.items = {state: n or 0 for state, n in zip(ITEM_OUTCOMES, counts, strict=True)}
-        figures_.item_total = total or 0
+    for agency_id, total, *counts in rows["items"]:
+        if agency_id in found:
+            figures_ = found[agency_id]
+            figures_.items = {s: n or 0 for s, n in zip(ITEM_OUTCOMES, counts, strict=True)}
+            figures_.item_total = total or 0
     agencies = db.session.execute(
         select(Agency.id, Agency.name, Agency.short_name, Agency.law).where(
             Agency.id.in_(list(found))
@@ -191,28 +243,26 @@ def figures(scope: Scope, today: date) -> list[AgencyFigures]:
         figures_.law = law
         figures_.first_determination = percentiles(first_days.get(agency_id, []))
         figures_.last_release = percentiles(release_days.get(agency_id, []))
-    return sorted(found.values(), key=lambda f: f.name.lower())
+    cited = [
+        Citation(law, code or "", bool(flagged), int(n)) for law, code, flagged, n in rows["cited"]
+    ]
+    return sorted(found.values(), key=lambda f: f.name.lower()), cited
+
+
+def figures(scope: Scope, today: date) -> list[AgencyFigures]:
+    return scorecard(scope, today)[0]
 
 
 def citations(scope: Scope, limit: int = MOST_CITED) -> list[Citation]:
     """The exemptions cited most for withholding items in scope, most cited first."""
-    c = CitationFigures
-    count = func.sum(c.times)
-    statement = (
-        select(c.law, c.code, c.flagged, count)
-        .where(*scope.conditions(c))
-        .group_by(c.law, c.code, c.flagged)
-        .order_by(count.desc(), c.law, c.code)
-        .limit(limit)
-    )
+    rows = read_all({"cited": most_cited(scope, limit)})
     return [
-        Citation(law, code or "", bool(flagged), int(n))
-        for law, code, flagged, n in db.session.execute(statement)
+        Citation(law, code or "", bool(flagged), int(n)) for law, code, flagged, n in rows["cited"]
     ]
 
 
-def figures_of(agency: Agency, scope: Scope, today: date) -> AgencyFigures:
-    found = figures(scope, today)
+def figures_of(agency: Agency, found: list[AgencyFigures]) -> AgencyFigures:
+    """The agency's own figures from a scorecard scoped to it, or none when it has none."""
     if found:
         return found[0]
     return AgencyFigures(agency_id=agency.id, name=agency.display_name, law=agency.law)

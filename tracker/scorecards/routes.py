@@ -16,7 +16,7 @@ from tracker.requests.models import Organization
 from tracker.scorecards import bp
 from tracker.scorecards.charts import svg
 from tracker.scorecards.forms import PeriodForm
-from tracker.scorecards.queries import Scope, citations, figures, figures_of
+from tracker.scorecards.queries import Scope, figures_of, scorecard
 from tracker.scorecards.tables import Table, agency_tables, by_name, comparison_tables
 from tracker.text import spreadsheet_safe
 
@@ -52,13 +52,14 @@ def period_args() -> dict[str, Any]:
 
 
 def compared(scope: Scope) -> tuple[list[Table], int]:
-    found = figures(scope, local_today())
-    return comparison_tables(found, citations(scope)), sum(f.filed for f in found)
+    found, cited = scorecard(scope, local_today())
+    return comparison_tables(found, cited), sum(f.filed for f in found)
 
 
 def of_agency(agency: Agency, scope: Scope) -> tuple[list[Table], int]:
-    found = figures_of(agency, scope, local_today())
-    return agency_tables(found, citations(scope)), found.filed
+    found, cited = scorecard(scope, local_today())
+    own = figures_of(agency, found)
+    return agency_tables(own, cited), own.filed
 
 
 def csv_of(table: Table, filename: str) -> Response:
