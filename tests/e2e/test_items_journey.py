@@ -18,14 +18,13 @@ from pypdf import PdfReader
 from weasyprint import HTML
 
 from tests.e2e.conftest import Browsing
-from tests.e2e.test_mail_journey import create_user, sign_in
+from tests.e2e.test_mail_journey import TEMPLATE, create_user, draft_commission_letter, sign_in
 from tests.live import LiveTracker
 
 pytestmark = pytest.mark.journey
 
 STAFF = ("Sam Staff", "sam@coalition.example.org", "a long staff pass phrase")
 ADVOCATE = ("Alma Advocate", "alma@coalition.example.org", "a long advocate pass phrase")
-TEMPLATE = "Police Commission reports on ICE/CBP/HSI requests"
 LAPD = "Los Angeles Police Department"
 COMMISSION = "Los Angeles Board of Police Commissioners"
 WITHHELD = "Gov. Code § 7923.600"
@@ -49,18 +48,7 @@ def reference(live: LiveTracker, people: Browsing) -> str:
     live.start(date(2026, 11, 24))
     page = people.page("advocate")
     sign_in(page, ADVOCATE)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Letters").click()
-    page.get_by_role("link", name=TEMPLATE).click()
-    page.get_by_role("link", name=re.compile("^Draft")).first.click()
-    page.get_by_label("Title").fill("Commission reports on ICE collaboration")
-    page.get_by_label(COMMISSION, exact=False).first.uncheck()
-    page.get_by_label("Records from").fill("2024-01-01")
-    page.get_by_label("Records to").fill("2026-10-31")
-    page.get_by_label("Your name", exact=False).first.fill(ADVOCATE[0])
-    page.get_by_label("Email", exact=True).fill(ADVOCATE[1])
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text(re.compile(r"Saved the draft: LA-2026-\d{4}"))).to_be_visible()
-    return page.locator(".reference").inner_text().strip()
+    return draft_commission_letter(page, ADVOCATE, leave_out=COMMISSION)
 
 
 def test_the_drafted_letters_numbered_paragraphs_are_the_requests_items(

@@ -39,6 +39,7 @@ from tracker.documents.storage import LocalStorage, Storage, TooLarge, stage
 from tracker.extensions import db
 from tracker.items import rules
 from tracker.items.models import ExemptionCitation, FeeKind, ItemAnswer, ItemState, RequestItem
+from tracker.items.queries import items_of
 from tracker.laws import all_laws
 from tracker.requests.models import CLOSED_STATUSES, RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import RequestValues, update_request, values_of
@@ -420,18 +421,8 @@ RELEASES = frozenset({ItemState.RELEASED, ItemState.PARTIAL})
 DETERMINED = frozenset({*WITHHOLDS, *RELEASES, ItemState.NO_RECORDS})
 
 
-def request_items_of(request_id: int) -> list[RequestItem]:
-    return list(
-        db.session.scalars(
-            select(RequestItem)
-            .where(RequestItem.request_id == request_id)
-            .order_by(RequestItem.position, RequestItem.id)
-        )
-    )
-
-
 def request_items(request: RecordsRequest) -> list[RequestItem]:
-    return request_items_of(request.id)
+    return items_of(request.id)
 
 
 def answer_item(
@@ -602,7 +593,7 @@ def unanswered_items(response: AgencyResponse) -> list[RequestItem]:
     said = set(
         db.session.scalars(select(ItemAnswer.item_id).where(ItemAnswer.response_id == response.id))
     )
-    return [item for item in request_items_of(response.request_id) if item.id not in said]
+    return [item for item in items_of(response.request_id) if item.id not in said]
 
 
 def delete_document(document: Document, actor: User, reason: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from tracker.auth.models import Role, User
 from tracker.extensions import db
+from tracker.items import queries
 from tracker.items.models import ItemAnswer, ItemState, RequestItem, document_items
 from tracker.requests.models import RecordsRequest, RequestEvent, RequestStatus
 from tracker.requests.services import can_edit
@@ -106,13 +107,7 @@ def items_from_letter(body_html: str, records: str) -> list[str]:
 
 
 def items_of(request: RecordsRequest) -> list[RequestItem]:
-    return list(
-        db.session.scalars(
-            select(RequestItem)
-            .where(RequestItem.request_id == request.id)
-            .order_by(RequestItem.position, RequestItem.id)
-        )
-    )
+    return queries.items_of(request.id)
 
 
 def first_items(request: RecordsRequest, texts: Sequence[str]) -> list[RequestItem]:

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tracker.extensions import db
+from tracker.items import queries
 from tracker.items.models import ExemptionCitation, ItemAnswer, ItemState, RequestItem
 from tracker.laws import all_laws
 from tracker.requests.models import RecordsRequest
@@ -62,13 +61,8 @@ def citation_words(law_id: str, citation: ExemptionCitation) -> str:
 
 
 def items_of(request: RecordsRequest) -> list[RequestItem]:
-    return list(
-        db.session.scalars(
-            select(RequestItem)
-            .where(RequestItem.request_id == request.id)
-            .order_by(RequestItem.position, RequestItem.id)
-            .options(selectinload(RequestItem.answers).selectinload(ItemAnswer.citations))
-        )
+    return queries.items_of(
+        request.id, selectinload(RequestItem.answers).selectinload(ItemAnswer.citations)
     )
 
 

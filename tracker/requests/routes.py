@@ -27,6 +27,7 @@ from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.inputs import whole_number
 from tracker.items.models import ItemAnswer, RequestItem
+from tracker.items.queries import items_of
 from tracker.laws import exemption_label
 from tracker.letters.services import local_today
 from tracker.limits import accepts_uploads
@@ -346,16 +347,12 @@ def render_request_page(
 
 def request_items(record: RecordsRequest) -> Sequence[RequestItem]:
     """The items, each with its answers, the exemptions they cite and its documents."""
-    return db.session.scalars(
-        db.select(RequestItem)
-        .where(RequestItem.request_id == record.id)
-        .options(
-            selectinload(RequestItem.answers).joinedload(ItemAnswer.response),
-            selectinload(RequestItem.answers).selectinload(ItemAnswer.citations),
-            selectinload(RequestItem.documents),
-        )
-        .order_by(RequestItem.position, RequestItem.id)
-    ).all()
+    return items_of(
+        record.id,
+        selectinload(RequestItem.answers).joinedload(ItemAnswer.response),
+        selectinload(RequestItem.answers).selectinload(ItemAnswer.citations),
+        selectinload(RequestItem.documents),
+    )
 
 
 def letter_emails(record: RecordsRequest) -> dict[str, object]:
