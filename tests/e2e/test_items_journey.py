@@ -131,6 +131,8 @@ def test_the_follow_up_names_only_what_is_missing(reference: str, people: Browsi
     assert named(descriptions[2]) and named(descriptions[4]), letter
     assert not named(descriptions[1]) and not named(descriptions[3]), letter
     assert f"(withheld; the exemptions cited: {WITHHELD}; due November 12, 2026)" in letter
+    # What is asked is a determination on what is still open, not on the whole request.
+    assert "for each item still open, send the written determination" in letter
 
 
 def test_lapds_scorecard_shows_the_withholding_its_exemption_and_the_days(
