@@ -381,3 +381,54 @@ def test_a_charts_marks_are_whole_numbers_at_most_about_eight(largest, marks):
     from tracker.scorecards.charts import ticks
 
     assert ticks([largest]) == [float(n) for n in marks]
+
+
+def test_two_changes_to_one_request_at_once_both_count_and_neither_fails(app, scores):
+    """Staff log a response while the worker files another for the same request: each
+    transaction refreshes the request's figures, one after the other, and both count."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    record = db.session.scalars(
+        select(RecordsRequest).where(RecordsRequest.title == "Never answered")
+    ).one()
+    record_id = record.id
+    db.session.commit()
+
+    def respond_in(session, day):
+        session.add(
+            AgencyResponse(request_id=record_id, kind=ResponseKind.DETERMINATION,
+                           received_on=day, channel=ResponseChannel.EMAIL)
+        )  # fmt: skip
+        session.flush()
+
+    first, second = Session(db.engine), Session(db.engine)
+    errors = []
+    respond_in(first, date(2026, 11, 20))
+
+    def other():
+        try:
+            respond_in(second, date(2026, 11, 10))
+            second.commit()
+        except Exception as error:  # noqa: BLE001 - the failure is what the test reports
+            errors.append(error)
+            second.rollback()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    # The second waits for the first (its request's row, or SQLite's one writer) until it
+    # commits.
+    thread.join(timeout=1)
+    first.commit()
+    thread.join(timeout=30)
+    first.close()
+    second.close()
+    assert errors == []
+    kept = stored()
+    with db.engine.begin() as connection:
+        rebuild(connection)
+    assert stored() == kept
+    # Received Nov 2: the earlier of the two determinations, 8 days.
+    figures_ = {row[0]: row for row in kept[0]}
+    assert figures_[record_id][5] == 8

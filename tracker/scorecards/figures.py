@@ -175,6 +175,16 @@ def refresh(connection: Connection, ids: Iterable[int]) -> None:
     wanted = sorted({int(i) for i in ids if i is not None})
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
+        if connection.dialect.name != "sqlite":
+            # Two transactions refreshing one request take turns: each holds the request's
+            # row until it commits, so the second deletes the first's rows before writing
+            # its own. (SQLite lets one writer at a time in already.)
+            connection.execute(
+                select(RecordsRequest.id)
+                .where(RecordsRequest.id.in_(chunk))
+                .order_by(RecordsRequest.id)
+                .with_for_update()
+            )
         for model in (RequestFigures, CitationFigures):
             connection.execute(delete(model).where(model.request_id.in_(chunk)))
         connection.execute(insert(RequestFigures).from_select(REQUEST_COLUMNS, request_rows(chunk)))
