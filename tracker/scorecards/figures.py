@@ -178,12 +178,14 @@ def refresh(connection: Connection, ids: Iterable[int]) -> None:
         if connection.dialect.name != "sqlite":
             # Two transactions refreshing one request take turns: each holds the request's
             # row until it commits, so the second deletes the first's rows before writing
-            # its own. (SQLite lets one writer at a time in already.)
+            # its own. FOR NO KEY UPDATE, the lock an UPDATE of the row takes, does not
+            # wait for a transaction that only adds a response or an item to the request.
+            # (SQLite lets one writer at a time in already.)
             connection.execute(
                 select(RecordsRequest.id)
                 .where(RecordsRequest.id.in_(chunk))
                 .order_by(RecordsRequest.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         for model in (RequestFigures, CitationFigures):
             connection.execute(delete(model).where(model.request_id.in_(chunk)))
