@@ -1,0 +1,1 @@
+"""Publishing requests and their released documents in the public records room."""
