@@ -7,6 +7,7 @@ from tracker.documents.models import AgencyResponse, Document
 from tracker.items.models import ExemptionCitation, Fee, ItemAnswer, RequestItem
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
 from tracker.mail.models import Correspondence, MailFetch, OutgoingEmail
+from tracker.publishing.models import DocumentPublication, RequestPublication
 from tracker.requests.models import (
     Organization,
     RecordsRequest,
@@ -23,6 +24,7 @@ __all__ = [
     "CitationFigures",
     "Correspondence",
     "Document",
+    "DocumentPublication",
     "ExemptionCitation",
     "Fee",
     "ItemAnswer",
@@ -40,6 +42,7 @@ __all__ = [
     "ReferenceCounter",
     "RequestEvent",
     "RequestFigures",
+    "RequestPublication",
     "RequestStatus",
     "Role",
     "User",
