@@ -425,5 +425,9 @@ def world(app, make_user, make_agency, make_request):
             "scorecards.agency": {"agency_id": agency.id},
             "scorecards.agency_csv": {"agency_id": agency.id, "table": "items"},
             "scorecards.agency_chart": {"agency_id": agency.id, "chart": "items"},
+            "publishing.publish": {"reference": record.reference},
+            "publishing.withdraw": {"reference": record.reference},
+            "publishing.review": on_document,
+            "publishing.unpublish": on_document,
         },
     }

@@ -6,6 +6,7 @@ import io
 import tarfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tracker.documents.models import Document
 from tracker.documents.services import store_files
 from tracker.extensions import db
 from tracker.mail.models import Correspondence, MailState
+from tracker.publishing.models import DocumentPublication, RequestPublication
 
 LOAD_NOTES = "Called the records unit again"
 # The real S3 server of the storage tests, and a new bucket on it for each test.
@@ -110,12 +112,15 @@ def files_under(folder: Path) -> dict[str, bytes]:
 def populated(world, make_user, make_request) -> tuple[str, str]:
     """The world (every kind of row, a local letter template, a document) and more files."""
     record = make_request(created_by=world["users"][Role.STAFF], title="Body camera footage")
-    store_files(
+    stored = store_files(
         record,
         [("minutes.txt", io.BytesIO(b"The council met on Tuesday.\n" * 150_000)),
          ("log.csv", io.BytesIO(b"date,stops\n2026-01-05,12\n"))],
         world["users"][Role.STAFF],
-    )  # fmt: skip
+    ).stored  # fmt: skip
+    # What the public records room shows: the request and one of its documents, embargoed.
+    db.session.add(RequestPublication(request_id=record.id, summary="Footage logs"))
+    db.session.add(DocumentPublication(document_id=stored[1].id, embargo_until=date(2027, 1, 4)))
     db.session.commit()
     writer = make_user(Role.STAFF, email="load@example.org")
     busy = make_request(created_by=writer, title="Jail access logs")

@@ -19,6 +19,7 @@ from tracker.documents import cli as document_commands
 from tracker.extensions import db
 from tracker.letters.cli import letters
 from tracker.mail import cli as mail_commands
+from tracker.publishing import cli as publishing_commands
 from tracker.requests.cli import requests_cli
 from tracker.search.cli import search_command
 
@@ -36,6 +37,7 @@ def register_commands(app: Flask) -> None:
     deadline_commands.register(app)
     document_commands.register(app)
     mail_commands.register(app)
+    publishing_commands.register(app)
 
 
 @click.command()

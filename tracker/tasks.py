@@ -1,4 +1,5 @@
-"""Work done outside the web request: reading documents' text, and the daily reminders.
+"""Work done outside the web request: reading documents' text, the daily reminders and
+the daily note of embargoes lifted.
 
 Each app gets a huey instance made from its settings: the queue is a SQLite file in
 the instance folder (``instance/tasks.sqlite3``), or Redis when ``TRACKER_REDIS_URL``
@@ -161,6 +162,17 @@ def init_app(app: Flask) -> None:
 
             with job_context(app):
                 log.info("%s", send(local_today()))
+
+    embargoes = cron_schedule(app, "PUBLISH_CRON")
+    if embargoes is not None:
+
+        @huey.periodic_task(embargoes, name="lift_embargoes")
+        def lift_embargoes() -> None:
+            from tracker.letters.services import local_today
+            from tracker.publishing.services import lift_embargoes as lift
+
+            with job_context(app):
+                log.info("%s", lift(local_today()))
 
     @huey.task(name="send_letter_email")
     def send_letter_email(outgoing_id: int, try_number: int) -> None:

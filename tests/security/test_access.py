@@ -129,6 +129,12 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("scorecards.agency", "GET"): ALL,
     ("scorecards.agency_csv", "GET"): ALL,
     ("scorecards.agency_chart", "GET"): ALL,
+    ("publishing.publish", "POST"): MANAGERS,
+    ("publishing.withdraw", "POST"): MANAGERS,
+    ("publishing.review", "GET"): MANAGERS,
+    ("publishing.review", "POST"): MANAGERS,
+    ("publishing.unpublish", "GET"): MANAGERS,
+    ("publishing.unpublish", "POST"): MANAGERS,
 }
 
 

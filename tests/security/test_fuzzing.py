@@ -43,6 +43,7 @@ from tracker.documents.forms import UPLOAD_ERROR
 from tracker.extensions import db
 from tracker.letters.models import Channel, Letter
 from tracker.letters.services import finalize
+from tracker.publishing.models import DocumentPublication, RequestPublication
 from tracker.requests.models import RecordsRequest, RequestStatus
 
 # Routes that cannot be fuzzed meaningfully, and why.
@@ -436,6 +437,22 @@ def send_the_request(world: dict[str, Any]) -> None:
     record.status = RequestStatus.SENT
 
 
+def publish_the_request(world: dict[str, Any]) -> None:
+    send_the_request(world)
+    record = db.session.scalars(
+        select(RecordsRequest).where(
+            RecordsRequest.reference == world["args"]["publishing.withdraw"]["reference"]
+        )
+    ).one()
+    db.session.add(RequestPublication(request_id=record.id))
+
+
+def publish_the_document(world: dict[str, Any]) -> None:
+    publish_the_request(world)
+    document_id = world["args"]["publishing.unpublish"]["document_id"]
+    db.session.add(DocumentPublication(document_id=document_id))
+
+
 # Forms a page shows only in some states: bring the world to that state first.
 PREPARE = {
     "items.withdraw": send_the_request,  # an item is withdrawn only once the request is sent
@@ -443,6 +460,10 @@ PREPARE = {
     "mail.email_letter": ready_to_email,  # a final letter, an agency's email, a server
     "letters.mark_filed_portal": ready_for_the_portal,  # a final letter to go by portal
     "deadlines.revoke_feed": turn_the_feed_on,  # offered while a feed is on
+    "publishing.publish": send_the_request,  # a draft is not published
+    "publishing.withdraw": publish_the_request,  # offered while the request is public
+    "publishing.review": publish_the_request,  # a document follows its request
+    "publishing.unpublish": publish_the_document,  # offered while the document is public
     # Each item's answer, exemptions and reason are fields of the response forms.
 }
 

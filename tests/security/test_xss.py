@@ -572,3 +572,31 @@ def test_an_items_description_and_the_agencys_reason_are_shown_as_text(
         client.get(f"{base}/responses/{later.id}/items").get_data(as_text=True), "items"
     )
     assert_shown(items, [described, "Agreements."], "the items page")
+
+
+def test_the_public_room_s_staff_pages_show_summaries_findings_and_reasons_as_text(client, stage):
+    """A public summary and a reason are typed by staff; a document's text, and so what the
+    scan finds in it, comes from an agency: all of it is shown as text where staff publish."""
+    record, document = stage["record"], stage["document"]
+    base = f"/requests/{record.reference}"
+    public_summary, reason = f"Public {PAYLOAD}", f"Reason {PAYLOAD}"
+    # The words the job read from the file: a passage that looks personal between payloads.
+    document.text = f"{PAYLOAD} A-123-456-789 {PAYLOAD}"
+    db.session.commit()
+    response = post_form(
+        client, f"{base}/publication", {"summary": public_summary}, token_from=base
+    )
+    assert response.status_code == 302
+    review = f"/documents/{document.id}/publication"
+    page = assert_inert(client.get(review).get_data(as_text=True), review)
+    assert_shown(page, [FILE, "A-123-456-789", PAYLOAD[-30:] + " "], review)
+    response = post_form(client, review, {"when": "now", "confirm": "y"})
+    assert response.status_code == 302
+    page = assert_inert(client.get(base).get_data(as_text=True), base)
+    assert_shown(page, [public_summary, FILE, PERSON], base)
+    withdraw = f"{review}/withdraw"
+    page = assert_inert(client.get(withdraw).get_data(as_text=True), withdraw)
+    assert_shown(page, [FILE], withdraw)
+    assert post_form(client, withdraw, {"reason": reason}).status_code == 302
+    page = assert_inert(client.get(base).get_data(as_text=True), base)
+    assert_shown(page, [f"({reason})", public_summary], base)

@@ -57,6 +57,7 @@ from tracker.text import contains_text, spreadsheet_safe
 
 if TYPE_CHECKING:
     from tracker.fees.forms import FeeForm
+    from tracker.publishing.forms import PublishRequestForm, WithdrawRequestForm
 
 
 def agency_choices() -> list[SelectChoice]:
@@ -282,12 +283,17 @@ def show_request(reference: str) -> str:
 
 
 def render_request_page(
-    record: RecordsRequest, note_form: NoteForm, fee_form: "FeeForm | None" = None
+    record: RecordsRequest,
+    note_form: NoteForm,
+    fee_form: "FeeForm | None" = None,
+    publish_form: "PublishRequestForm | None" = None,
+    withdraw_form: "WithdrawRequestForm | None" = None,
 ) -> str:
     from tracker.deadlines.services import deadlines_for, standing_for
     from tracker.fees.forms import FeeForm
     from tracker.fees.services import standing_of
     from tracker.letters.services import library, local_today
+    from tracker.publishing.routes import may_publish, room_section
 
     siblings: Sequence[RecordsRequest] = []
     if record.group_id is not None:
@@ -341,6 +347,10 @@ def render_request_page(
         letter_titles={slug: t.title for slug, t in library().templates.items()},
         fees=standing_of(db.session(), record),
         fee_form=fee_form or FeeForm(formdata=None, data={"dated_on": local_today()}),
+        # Staff and admins decide what the public records room shows.
+        room=room_section(record, publish_form, withdraw_form)
+        if may_publish(current_user)
+        else None,
         **letter_emails(record),
     )
 
