@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         scorecards,
         search,
         security,
+        series,
         tasks,
         views,
     )
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(fees.bp)
     app.register_blueprint(scorecards.bp)
+    app.register_blueprint(series.bp)
 
     @app.get("/")
     def index() -> Response:
