@@ -129,6 +129,13 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("scorecards.agency", "GET"): ALL,
     ("scorecards.agency_csv", "GET"): ALL,
     ("scorecards.agency_chart", "GET"): ALL,
+    ("series.list_series", "GET"): ALL,
+    ("series.show_series", "GET"): ALL,
+    ("series.new_series", "GET"): MANAGERS,
+    ("series.new_series", "POST"): MANAGERS,
+    ("series.stop", "POST"): MANAGERS,
+    ("series.public_room", "POST"): MANAGERS,
+    ("series.mark_period_report", "POST"): MANAGERS,
 }
 
 

@@ -1,5 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
 from tracker.series.models import CADENCE_LABELS, Cadence
@@ -10,12 +18,12 @@ OTHER_REPORT = "other"
 class SeriesForm(FlaskForm):
     cadence = RadioField(
         "Repeat",
-        choices=[(cadence.value, label) for cadence, label in CADENCE_LABELS.items()],
+        choices=[SelectChoice(cadence.value, label) for cadence, label in CADENCE_LABELS.items()],
         validators=[InputRequired("Choose how often the request repeats.")],
     )
     period_ends = TextAreaField(
         "Dates the periods end",
-        validators=[Optional(), Length(max=5000)],
+        validators=[Length(max=5000)],
         description="For “On dates I list”: one date per line, as YYYY-MM-DD, such as the "
         "Commission's reporting schedule. Each period runs from the day after one date to "
         "the next.",
@@ -35,7 +43,7 @@ class SeriesForm(FlaskForm):
     )
     other_report = StringField(
         "Other report",
-        validators=[Optional(), Length(max=300)],
+        validators=[Length(max=300)],
         description="The report's name, when it is not in the list above.",
     )
     submit = SubmitField("Create the series")

@@ -24,7 +24,7 @@ from tracker.series.forms import (
     StopSeriesForm,
 )
 from tracker.series.models import Cadence, RequestSeries, SeriesPeriod
-from tracker.series.periods import next_draft_on
+from tracker.series.periods import next_draft_on, period_label
 from tracker.series.services import (
     SeriesError,
     create_series,
@@ -154,6 +154,7 @@ def series_page(series: RequestSeries, posted: MarkReportForm | None = None, pos
                 "released": released,
                 "form": form,
                 "draft_on": period.end_on + timedelta(days=1),
+                "label": period_label(period.start_on, period.end_on),
             }
         )
     room = PublicRoomForm(formdata=None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import Role, User
 from tracker.documents.models import Disposition, Document
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 # The letter fields a series fills in with each period's dates.
 RANGE_FIELDS = ("date_from", "date_to")
 MOST_DATES = 100
+# The board lists this many missing reports at most, the oldest first.
+MOST_REPORT_ROWS = 200
 
 
 class SeriesError(ValueError):
@@ -276,6 +279,33 @@ def missing_reports_query(
 def missing_report_count(today: date, **filters: Any) -> int:
     statement = missing_reports_query(today, **filters).with_only_columns(func.count())
     return int(db.session.scalar(statement) or 0)
+
+
+@dataclass(frozen=True)
+class MissingReport:
+    period: SeriesPeriod
+    # The period's request, or the series' source request before it is drafted.
+    request: RecordsRequest
+    reason: str
+
+
+def missing_report_rows(today: date, **filters: Any) -> list[MissingReport]:
+    """The board's "Reports not received": each ended period without its report."""
+    periods = db.session.scalars(
+        missing_reports_query(today, **filters)
+        .options(
+            joinedload(SeriesPeriod.series).joinedload(RequestSeries.source_request),
+            joinedload(SeriesPeriod.request),
+        )
+        .order_by(SeriesPeriod.end_on, SeriesPeriod.id)
+        .limit(MOST_REPORT_ROWS)
+    ).all()
+    return [
+        MissingReport(
+            period, period.request or period.series.source_request, missing_report_reason(period)
+        )
+        for period in periods
+    ]
 
 
 def missing_report_reason(period: SeriesPeriod) -> str:
