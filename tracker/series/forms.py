@@ -80,6 +80,13 @@ class PublicRoomForm(FlaskForm):
 
 
 class MarkReportForm(FlaskForm):
+    """One per period on the series page, each under its own prefix. The page's token is
+    checked for every form before the view (tracker.security), so this one carries none
+    of its own under the prefix."""
+
+    class Meta:
+        csrf = False
+
     document = SelectField(
         "Mark a released document as this period's report",
         validators=[InputRequired("Choose the document that is the report.")],
