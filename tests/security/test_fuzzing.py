@@ -441,8 +441,10 @@ def repeatable_request(world: dict[str, Any]) -> None:
     from tracker.letters.document import Sender
     from tracker.letters.services import draft_requests, library
 
-    agency = Agency(name="Board of Police Commissioners", slug="la-police-commission",
-                    law="ca-cpra", mailing_address="100 W 1st St\nLos Angeles, CA 90012")  # fmt: skip
+    agency = Agency(
+        name="Board of Police Commissioners", slug="la-police-commission", law="ca-cpra",
+        mailing_address="100 W 1st St\nLos Angeles, CA 90012",
+    )  # fmt: skip
     db.session.add(agency)
     values = {"date_from": "2026-01-01", "date_to": "2026-03-31"}
     [record] = draft_requests(
