@@ -422,7 +422,7 @@ def test_marking_a_report_without_choosing_says_so_at_the_field(app, client, aut
     [q2] = drafted(series)
     store_files(q2, [("a.pdf", io.BytesIO(blank_pdf()))], None)
     db.session.commit()
-    period = db.session.scalars(select(SeriesPeriod)).first()
+    period = db.session.scalars(select(SeriesPeriod).order_by(SeriesPeriod.start_on)).first()
     response = post_form(
         client, f"/series/{series.id}/periods/{period.id}/report",
         {f"period-{period.id}-document": ""}, token_from=f"/series/{series.id}",

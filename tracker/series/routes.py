@@ -144,9 +144,11 @@ def series_page(series: RequestSeries, posted: MarkReportForm | None = None, pos
     rows = []
     for period in series.periods:
         form = None
-        if series.report_name and period.end_on < today and period.report_document_id is None:
-            form = posted if posted is not None and posted_id == period.id else None
-            form = form or report_form(period, documents, formdata=False)
+        if posted is not None and posted_id == period.id:
+            # Shown again as sent, with its message, whatever the period's state.
+            form = posted
+        elif series.report_name and period.end_on < today and period.report_document_id is None:
+            form = report_form(period, documents, formdata=False)
         released = items_released(period.request) if period.request else None
         rows.append(
             {

@@ -231,6 +231,8 @@ def mark_report(period: SeriesPeriod, document: Document, actor: User) -> None:
     series = period.series
     if not series.report_name:
         raise SeriesError("document", "This series names no report to mark.")
+    if period.report_document_id is not None:
+        raise SeriesError("document", "This period's report is marked already.")
     if document not in released_documents(series):
         raise SeriesError("document", "Choose a document released on one of the series' requests.")
     period.report_document = document
