@@ -32,6 +32,7 @@ from tracker.letters.services import draft_letter, library
 from tracker.mail.inbox import file_message
 from tracker.requests.models import Organization, RecordsRequest
 from tracker.requests.services import RequestValues, create_request
+from tracker.series.models import Cadence, RequestSeries, SeriesPeriod
 
 # The tests' own mail servers (Dovecot), as fixtures for any test that needs one.
 pytest_plugins = ["tests.mailservers"]
@@ -362,6 +363,17 @@ def world(app, make_user, make_agency, make_request):
         request=record,
     ).correspondence
     db.session.commit()
+    series = RequestSeries(
+        source_request_id=record.id, template_slug="test-simple", field_values={},
+        agency_id=agency.id, cadence=Cadence.QUARTER, first_start_on=date(2026, 7, 1),
+        report_name="The Chief's quarterly report", created_by_id=users[Role.STAFF].id,
+    )  # fmt: skip
+    db.session.add(series)
+    db.session.flush()
+    period = SeriesPeriod(series_id=series.id, start_on=date(2026, 7, 1), end_on=date(2026, 9, 30))
+    db.session.add(period)
+    db.session.commit()
+    on_series = {"series_id": series.id}
     on_held = {"correspondence_id": held.id}
     on_notice = {"reference": record.reference, "correspondence_id": notice.id}
     return {
@@ -429,5 +441,10 @@ def world(app, make_user, make_agency, make_request):
             "publishing.withdraw": {"reference": record.reference},
             "publishing.review": on_document,
             "publishing.unpublish": on_document,
+            "series.new_series": {"reference": record.reference},
+            "series.show_series": on_series,
+            "series.stop": on_series,
+            "series.public_room": on_series,
+            "series.mark_period_report": {"series_id": series.id, "period_id": period.id},
         },
     }

@@ -1,6 +1,7 @@
 """The "Due & overdue" board, the calculator, agency calendars, extensions and follow-ups."""
 
 import csv
+import html
 import io
 import re
 from datetime import date, datetime, timedelta
@@ -312,3 +313,35 @@ def test_an_email_that_needs_an_answer_puts_its_request_in_waiting_on_us(
         message.answered_at = utcnow()
     db.session.commit()
     assert section(client, "waiting")[0] == {"Waiting one"}
+
+
+def test_a_report_a_series_names_that_has_not_arrived_has_its_own_section(client, auth, board):
+    from tracker.series.models import Cadence, RequestSeries, SeriesPeriod
+
+    source = board["requests"]["overdue"]
+    series = RequestSeries(
+        source_request_id=source.id, template_slug="cpra-police-commission-ice-collaboration",
+        agency_id=board["lapd"].id, cadence=Cadence.QUARTER, first_start_on=date(2026, 7, 1),
+        report_name="The Chief's report", assignee_id=board["staff"].id,
+    )  # fmt: skip
+    db.session.add(series)
+    db.session.flush()
+    ended = SeriesPeriod(series_id=series.id, start_on=date(2026, 7, 1), end_on=date(2026, 9, 30))
+    # Not over yet: its report is not due.
+    running = SeriesPeriod(series_id=series.id, start_on=date(2026, 10, 1),
+                           end_on=date(2026, 12, 31))  # fmt: skip
+    db.session.add_all([ended, running])
+    db.session.commit()
+    auth.login(board["staff"])
+    titles, page = section(client, "reports")
+    assert titles == {"Overdue one"}
+    reason = "The Chief's report for July 1, 2026 – September 30, 2026 has not arrived."
+    assert reason in html.unescape(page)
+    assert 'Reports not received <span class="count">1</span>' in page
+    # The other sections count as before.
+    _, overdue = section(client, "overdue")
+    assert 'Overdue <span class="count">1</span>' in overdue
+    assert 'Reports not received <span class="count">1</span>' in overdue
+    # Filtered by another agency, the series is not there.
+    _, other = section(client, "reports", f"&agency={board['ice'].id}")
+    assert 'Reports not received <span class="count">0</span>' in other

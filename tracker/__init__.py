@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         scorecards,
         search,
         security,
+        series,
         tasks,
         views,
     )
@@ -89,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(fees.bp)
     app.register_blueprint(scorecards.bp)
     app.register_blueprint(publishing_routes.bp)
+    app.register_blueprint(series.bp)
 
     @app.get("/")
     def index() -> Response:

@@ -22,6 +22,7 @@ from tracker.mail import cli as mail_commands
 from tracker.publishing import cli as publishing_commands
 from tracker.requests.cli import requests_cli
 from tracker.search.cli import search_command
+from tracker.series.cli import series_cli
 
 
 def register_commands(app: Flask) -> None:
@@ -32,6 +33,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(letters)
     app.cli.add_command(requests_cli)
     app.cli.add_command(search_command)
+    app.cli.add_command(series_cli)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     deadline_commands.register(app)

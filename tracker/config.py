@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "REMIND_CRON": "0 7 * * *",
     # When the worker notes on the timelines the embargoes that ended (as REMIND_CRON).
     "PUBLISH_CRON": "10 0 * * *",
+    # When the worker drafts the requests of series whose period has ended (as REMIND_CRON).
+    "SERIES_CRON": "20 0 * * *",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     # Mail goes out through TRACKER_MAIL_* (SMTP); answers come in from this mailbox.
     "IMAP_HOST": None,

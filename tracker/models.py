@@ -16,6 +16,7 @@ from tracker.requests.models import (
     RequestStatus,
 )
 from tracker.scorecards.models import CitationFigures, RequestFigures
+from tracker.series.models import RequestSeries, SeriesPeriod
 
 __all__ = [
     "AccountLink",
@@ -43,7 +44,9 @@ __all__ = [
     "RequestEvent",
     "RequestFigures",
     "RequestPublication",
+    "RequestSeries",
     "RequestStatus",
     "Role",
+    "SeriesPeriod",
     "User",
 ]

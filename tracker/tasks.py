@@ -1,5 +1,5 @@
-"""Work done outside the web request: reading documents' text, the daily reminders and
-the daily note of embargoes lifted.
+"""Work done outside the web request: reading documents' text, the daily reminders, the
+daily note of embargoes lifted, and drafting the requests of series whose period has ended.
 
 Each app gets a huey instance made from its settings: the queue is a SQLite file in
 the instance folder (``instance/tasks.sqlite3``), or Redis when ``TRACKER_REDIS_URL``
@@ -173,6 +173,17 @@ def init_app(app: Flask) -> None:
 
             with job_context(app):
                 log.info("%s", lift(local_today()))
+
+    series_schedule = cron_schedule(app, "SERIES_CRON")
+    if series_schedule is not None:
+
+        @huey.periodic_task(series_schedule, name="draft_series_requests")
+        def draft_series_requests() -> None:
+            from tracker.letters.services import local_today
+            from tracker.series.services import draft_due_periods
+
+            with job_context(app):
+                log.info("%s", draft_due_periods(local_today()))
 
     @huey.task(name="send_letter_email")
     def send_letter_email(outgoing_id: int, try_number: int) -> None:

@@ -58,9 +58,7 @@ def wait_for_text(page: Page) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(
-    live: LiveTracker, people: Browsing, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def reference(live: LiveTracker, people: Browsing, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The Police Commission request, sent November 2 and answered November 20 with two
     reports; a note on it that must stay private."""
     create_user(live, STAFF, "staff")
@@ -81,9 +79,7 @@ def reference(
     staff.get_by_role("link", name="Log a response").click()
     staff.get_by_label("What the agency sent").select_option(label="Partial release")
     staff.get_by_label("Received on").fill("2026-11-20")
-    staff.locator("fieldset#item-1").get_by_role("combobox").select_option(
-        label="Released in full"
-    )
+    staff.locator("fieldset#item-1").get_by_role("combobox").select_option(label="Released in full")
     staff.get_by_label("Files", exact=True).set_input_files(files)
     staff.get_by_role("button", name="Log the response").click()
     expect(staff).to_have_url(re.compile(rf"/requests/{reference}(#.*)?$"))
@@ -126,9 +122,7 @@ def test_staff_publish_the_request_one_report_now_and_one_under_an_embargo(
     rows = staff.locator("section#public-room tbody tr")
     expect(rows.filter(has_text=FIRST)).to_contain_text("Public since")
     expect(rows.filter(has_text=SECOND)).to_contain_text("Embargoed until")
-    expect(staff.locator("#timeline, section.timeline, main").first).to_contain_text(
-        "Sam Staff"
-    )
+    expect(staff.locator("#timeline, section.timeline, main").first).to_contain_text("Sam Staff")
 
 
 def public_pages_hold_nothing_private(page: Page) -> None:

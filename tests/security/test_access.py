@@ -135,6 +135,13 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("publishing.review", "POST"): MANAGERS,
     ("publishing.unpublish", "GET"): MANAGERS,
     ("publishing.unpublish", "POST"): MANAGERS,
+    ("series.list_series", "GET"): ALL,
+    ("series.show_series", "GET"): ALL,
+    ("series.new_series", "GET"): MANAGERS,
+    ("series.new_series", "POST"): MANAGERS,
+    ("series.stop", "POST"): MANAGERS,
+    ("series.public_room", "POST"): MANAGERS,
+    ("series.mark_period_report", "POST"): MANAGERS,
 }
 
 

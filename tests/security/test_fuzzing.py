@@ -453,6 +453,26 @@ def publish_the_document(world: dict[str, Any]) -> None:
     db.session.add(DocumentPublication(document_id=document_id))
 
 
+def repeatable_request(world: dict[str, Any]) -> None:
+    """A sent request to the Police Commission, from a letter that asks for a date range."""
+    from tracker.letters.document import Sender
+    from tracker.letters.services import draft_requests, library
+
+    agency = Agency(
+        name="Board of Police Commissioners", slug="la-police-commission", law="ca-cpra",
+        mailing_address="100 W 1st St\nLos Angeles, CA 90012",
+    )  # fmt: skip
+    db.session.add(agency)
+    values = {"date_from": "2026-01-01", "date_to": "2026-03-31"}
+    [record] = draft_requests(
+        library().get("cpra-police-commission-ice-collaboration"), values, [agency],
+        Sender(name="Ana", email="ana@example.org"), None, "Commission reports",
+        world["users"][Role.ADVOCATE],
+    )  # fmt: skip
+    record.status = RequestStatus.SENT
+    world["args"]["series.new_series"] = {"reference": record.reference}
+
+
 # Forms a page shows only in some states: bring the world to that state first.
 PREPARE = {
     "items.withdraw": send_the_request,  # an item is withdrawn only once the request is sent
@@ -464,6 +484,7 @@ PREPARE = {
     "publishing.withdraw": publish_the_request,  # offered while the request is public
     "publishing.review": publish_the_request,  # a document follows its request
     "publishing.unpublish": publish_the_document,  # offered while the document is public
+    "series.new_series": repeatable_request,  # only a sent request with a date range repeats
     # Each item's answer, exemptions and reason are fields of the response forms.
 }
 

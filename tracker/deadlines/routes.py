@@ -75,19 +75,47 @@ def filters_from_args() -> Filters:
     )
 
 
+REPORTS_SECTION = "reports"
+
+
 @bp.get("/due")
 def dashboard() -> str | Response:
+    from tracker.series import services as series
+
     today = local_today()
     section = request.args.get("section", "overdue")
-    if section not in SECTIONS:
+    if section not in SECTIONS and section != REPORTS_SECTION:
         abort(404)
     filters = filters_from_args()
+    # Reports that should exist are periods of series, not requests: a section of their
+    # own, counted in one query, filtered by the series' agency and assignee.
+    by_series = {
+        "agency_id": filters.agency_id,
+        "assignee_id": filters.assignee_id,
+        "unassigned": filters.unassigned,
+    }
+    if section == REPORTS_SECTION:
+        reports_count = series.missing_report_count(today, **by_series)
+        return render_template(
+            "deadlines/dashboard.html",
+            today=today,
+            section=section,
+            sections=SECTIONS,
+            counts={**section_counts(today, filters), REPORTS_SECTION: reports_count},
+            reports=series.missing_report_rows(today, **by_series),
+            page=None,
+            rows=[],
+            sort="",
+            args=link_args(),
+            options=filter_options(),
+        )
     sort = request.args.get("sort", "")
     if sort not in SORTS:
         sort = DEFAULT_SORT[section]
     if request.args.get("format") == "csv":
         return export_csv(section, today, filters, sort)
-    counts = section_counts(today, filters)
+    reports_count = series.missing_report_count(today, **by_series)
+    counts = {**section_counts(today, filters), REPORTS_SECTION: reports_count}
     per_page = min(max(request.args.get("per_page", 25, type=whole_number), 10), 100)
     page = section_page(
         section, today, filters, sort, request.args.get("page", 1, type=whole_number), per_page,
