@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         views,
     )
     from tracker.items import routes as item_routes
+    from tracker.publishing import public
 
     tasks.init_app(app)
     auth.init_app(app)
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(fees.bp)
     app.register_blueprint(scorecards.bp)
+    public.init_app(app)
 
     @app.get("/")
     def index() -> Response:
