@@ -30,9 +30,11 @@ from tracker.items.models import Fee, FeeKind, RequestItem
 from tracker.letters.document import Sender
 from tracker.letters.services import draft_letter, library
 from tracker.mail.inbox import file_message
+from tracker.publishing.models import DocumentPublication, RequestPublication
 from tracker.requests.models import Organization, RecordsRequest
 from tracker.requests.services import RequestValues, create_request
 from tracker.series.models import Cadence, RequestSeries, SeriesPeriod
+from tracker.sqltypes import utcnow
 
 # The tests' own mail servers (Dovecot), as fixtures for any test that needs one.
 pytest_plugins = ["tests.mailservers"]
@@ -376,6 +378,26 @@ def world(app, make_user, make_agency, make_request):
     on_series = {"series_id": series.id}
     on_held = {"correspondence_id": held.id}
     on_notice = {"reference": record.reference, "correspondence_id": notice.id}
+    # The public records room: the request published with the document, and one document
+    # each under an embargo, never published, and withdrawn.
+    publication = RequestPublication(request_id=record.id, summary="Published")
+    db.session.add(publication)
+    db.session.add(DocumentPublication(document_id=document.id))
+    db.session.commit()
+    public_keys = {"document": db.session.scalars(select(DocumentPublication.public_key)).one()}
+    for hidden in ("embargoed", "unpublished", "withdrawn"):
+        kept = store_files(
+            record, [(f"{hidden}.pdf", io.BytesIO(blank_pdf(hidden)))], users[Role.ADVOCATE]
+        ).stored[0]
+        held_back = DocumentPublication(document_id=kept.id, embargo_until=date(2099, 1, 1))
+        if hidden == "withdrawn":
+            held_back.embargo_until, held_back.withdrawn_at = None, utcnow()
+        db.session.add(held_back)
+        db.session.commit()
+        public_keys[hidden] = held_back.public_key
+        if hidden == "unpublished":
+            db.session.delete(held_back)
+            db.session.commit()
     return {
         "users": users,
         "args": {
@@ -446,5 +468,11 @@ def world(app, make_user, make_agency, make_request):
             "series.stop": on_series,
             "series.public_room": on_series,
             "series.mark_period_report": {"series_id": series.id, "period_id": period.id},
+            "public.show_request": {"key": publication.public_key},
+            "public.show_document": {"key": public_keys["document"]},
+            "public.download_document": {"key": public_keys["document"]},
+            "public.search": {"q": "reports"},
+            "public.agency": {"agency_id": agency.id},
         },
+        "public": public_keys,
     }

@@ -70,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         views,
     )
     from tracker.items import routes as item_routes
+    from tracker.publishing import public
     from tracker.publishing import routes as publishing_routes
 
     tasks.init_app(app)
@@ -91,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(scorecards.bp)
     app.register_blueprint(publishing_routes.bp)
     app.register_blueprint(series.bp)
+    public.init_app(app)
 
     @app.get("/")
     def index() -> Response:

@@ -26,6 +26,15 @@ PUBLIC_ENDPOINTS = frozenset(
         "health",
         "deadlines.calculator",
         "deadlines.feed",
+        # The public records room (tracker.publishing.public).
+        "public.index",
+        "public.show_request",
+        "public.show_document",
+        "public.download_document",
+        "public.search",
+        "public.feed",
+        "public.agencies",
+        "public.agency",
     }
 )
 # What someone whose password an admin typed may still reach before choosing their own.

@@ -142,6 +142,14 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("series.stop", "POST"): MANAGERS,
     ("series.public_room", "POST"): MANAGERS,
     ("series.mark_period_report", "POST"): MANAGERS,
+    ("public.index", "GET"): PUBLIC,
+    ("public.show_request", "GET"): PUBLIC,
+    ("public.show_document", "GET"): PUBLIC,
+    ("public.download_document", "GET"): PUBLIC,
+    ("public.search", "GET"): PUBLIC,
+    ("public.feed", "GET"): PUBLIC,
+    ("public.agencies", "GET"): PUBLIC,
+    ("public.agency", "GET"): PUBLIC,
 }
 
 
@@ -200,6 +208,22 @@ def test_each_role_may_do_only_what_the_table_allows(
             assert not response.headers["Location"].startswith("/login")
     else:
         assert response.status_code == 403
+
+
+# What the world keeps out of the public records room, each by the address it would have.
+NOT_PUBLIC = ("embargoed", "unpublished", "withdrawn")
+
+
+@pytest.mark.parametrize("hidden", NOT_PUBLIC)
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda role: role.value if role else "anyone")
+def test_no_one_reaches_a_document_that_is_not_public(client, auth, world, role, hidden):
+    if role is not None:
+        auth.login(world["users"][role])
+    key = world["public"][hidden]
+    for path in (f"/public/documents/{key}", f"/public/documents/{key}/download"):
+        response = client.get(path)
+        assert response.status_code == 404, (path, role)
+        assert "Set-Cookie" not in response.headers
 
 
 def test_an_advocate_cannot_change_another_advocates_request(

@@ -25,12 +25,14 @@ from sqlalchemy import select
 
 from tests.conftest import blank_pdf, csrf_token, post_form
 from tests.letters_support import pdf_text, simple_letter, unspaced
+from tests.publishing_support import publish, release, send_letter
 from tests.test_feed import events, turn_on
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role, User
 from tracker.documents.models import Document
 from tracker.extensions import db
 from tracker.items.services import items_of
+from tracker.publishing.models import DocumentPublication
 from tracker.requests.models import RecordsRequest, RequestStatus
 
 TODAY = date(2026, 12, 14)
@@ -600,3 +602,28 @@ def test_the_public_room_s_staff_pages_show_summaries_findings_and_reasons_as_te
     assert post_form(client, withdraw, {"reason": reason}).status_code == 302
     page = assert_inert(client.get(base).get_data(as_text=True), base)
     assert_shown(page, [f"({reason})", public_summary], base)
+
+
+def test_the_public_records_room_shows_stored_hostile_values_as_text(app, client, stage):
+    record = stage["record"]
+    send_letter(record, stage["letter"], date(2026, 11, 17))
+    publication = publish(record, summary=SUMMARY)
+    _, document = release(record, FILE, f"Text {PAYLOAD}")
+    db.session.add(DocumentPublication(document_id=stage["document"].id))
+    db.session.commit()
+    key = document.public_key
+    room = {
+        "/public/": [TITLE, AGENCY, SHORT],
+        f"/public/requests/{publication.public_key}": [TITLE, AGENCY, SUMMARY, ITEM, FIELD, FILE],
+        f"/public/documents/{key}": [FILE, TITLE, f"Text {PAYLOAD}"],
+        "/public/search?q=alert": [FILE, TITLE],
+        "/public/agencies": [AGENCY, SHORT],
+        f"/public/agencies/{stage['agency'].id}": [AGENCY, SHORT],
+    }
+    for path, values in room.items():
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert_shown(assert_inert(response.get_data(as_text=True), path), values, path)
+    feed = client.get("/public/feed.atom").get_data(as_text=True)
+    assert "<script>alert" not in feed and "<img src=x" not in feed
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in feed

@@ -223,12 +223,13 @@ def upload(reference: str) -> BaseResponse:
     return redirect(url_for("requests.show_request", reference=reference, _anchor=anchor))
 
 
-def stream_document(document: Document, inline: bool) -> Response:
+def stream_document(document: Document, inline: bool, filename: str | None = None) -> Response:
+    """The stored file, under the name it came with unless ``filename`` is given."""
     disposition = "inline" if inline else "attachment"
     response = Response(read_chunks(document), mimetype=document.media_type)
     response.headers["Content-Length"] = str(document.size)
     response.headers["Content-Disposition"] = (
-        f"{disposition}; filename*=UTF-8''{quote_name(document.original_filename)}"
+        f"{disposition}; filename*=UTF-8''{quote_name(filename or document.original_filename)}"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = (

@@ -26,6 +26,7 @@ from tracker.agencies.models import Agency
 from tracker.extensions import db
 from tracker.items.models import ItemState
 from tracker.laws import exemption_label
+from tracker.publishing.queries import public_request_ids
 from tracker.scorecards.models import CitationFigures, RequestFigures
 
 # The item states a scorecard shares out, in order; the rest are "still open or withdrawn".
@@ -36,13 +37,15 @@ MOST_CITED = 10
 @dataclass(frozen=True)
 class Scope:
     """Which requests count: filed (sent, or received when no sent date is known) between
-    two dates, by an organization, with a tag; and one agency, for its own page."""
+    two dates, by an organization, with a tag; and one agency, for its own page. The
+    public records room counts only published requests (``published_only``)."""
 
     start: date | None = None
     end: date | None = None
     organization_id: int | None = None
     tag: str = ""
     agency_id: int | None = None
+    published_only: bool = False
 
     def conditions(
         self, rows: type[RequestFigures] | type[CitationFigures] = RequestFigures
@@ -58,6 +61,8 @@ class Scope:
             where.append(rows.tags.contains(f",{self.tag.strip().lower()},"))
         if self.agency_id:
             where.append(rows.agency_id == self.agency_id)
+        if self.published_only:
+            where.append(rows.request_id.in_(public_request_ids()))
         return where
 
 

@@ -172,8 +172,13 @@ def search(
     date_to: date | None = None,
     limit: int = 20,
     offset: int = 0,
+    public_on: date | None = None,
 ) -> list[Hit]:
-    """The best hits for the words in ``query``, best first; nothing for no words."""
+    """The best hits for the words in ``query``, best first; nothing for no words.
+
+    With ``public_on``, only the pages of documents public on that day, as the public
+    records room defines them (tracker.publishing.queries), in the statement itself.
+    """
     words = clean_query(query)
     if not words or limit <= 0:
         return []
@@ -193,6 +198,10 @@ def search(
     if date_to is not None:
         filters.append("s.occurred_on <= :date_to")
         params["date_to"] = date_to.isoformat() if is_sqlite(session) else date_to
+    if public_on is not None:
+        condition, public_params = public_documents_sql(session, public_on)
+        filters.append(f"s.kind = 'document' AND d.id IN ({condition})")
+        params.update(public_params)
     where = "".join(f" AND {condition}" for condition in filters)
     if is_sqlite(session):
         match = fts5_query(words)
@@ -208,6 +217,31 @@ def search(
             {**params, "query": words, "options": HEADLINE_OPTIONS},
         )
     return [hit_from(row) for row in rows]
+
+
+def public_documents_sql(session: Session, today: date) -> tuple[str, dict[str, Any]]:
+    """The public documents' ids as SQL with named parameters, from the one definition
+    of what is public, to go inside this module's own statements.
+
+    Compiled as plain SQL, which both databases read, with its parameters renamed apart
+    from the statement's own.
+    """
+    from sqlalchemy.engine.default import DefaultDialect
+
+    from tracker.publishing.queries import public_document_ids
+
+    compiled = public_document_ids(today).compile(dialect=DefaultDialect(paramstyle="named"))
+    sqlite_ = is_sqlite(session)
+    params = {
+        f"public_{name}": value.isoformat() if sqlite_ and isinstance(value, date) else value
+        for name, value in compiled.params.items()
+    }
+    sql = re.sub(
+        r":(\w+)",
+        lambda found: f":public_{found[1]}" if found[1] in compiled.params else found[0],
+        str(compiled),
+    )
+    return sql, params
 
 
 # Columns: kind, ref_id, request_id, page, occurred_on, title, body. bm25 weighs

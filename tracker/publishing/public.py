@@ -1,0 +1,332 @@
+"""The public records room: pages anyone may read without an account.
+
+Every page reads through tracker.publishing.queries, the one definition of what is public,
+and names a request or a document by its publication's public key alone. The pages open
+no session and write none (a signed-in visitor is read as anyone else, and no cookie is
+set), carry a policy of their own, and may be cached for a few minutes, answering a
+conditional GET with 304.
+"""
+
+import base64
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+import nh3
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Flask, Request, Response, abort, g, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from markupsafe import Markup
+from werkzeug.http import is_resource_modified
+from werkzeug.wrappers import Response as BaseResponse
+
+from tracker.agencies.models import Agency
+from tracker.documents.filetypes import safe_filename
+from tracker.documents.models import Document
+from tracker.documents.routes import stream_document
+from tracker.extensions import db
+from tracker.letters.models import Letter
+from tracker.letters.services import local_today
+from tracker.publishing import queries
+from tracker.scorecards.charts import svg
+from tracker.scorecards.queries import Scope, figures_of, scorecard
+from tracker.scorecards.tables import Table, agency_tables, comparison_tables
+from tracker.search.engine import clean_query
+from tracker.search.engine import search as search_text
+
+PREFIX = "/public"
+bp = Blueprint("public", __name__, url_prefix=PREFIX)
+
+POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+CACHE = "public, max-age=300"
+PER_PAGE = 20
+SEARCH_PAGE = 20
+FEED_ENTRIES = 50
+# What of the letter as sent a page shows: its text, with no markup but this.
+LETTER_TAGS = {"p", "br", "ol", "ul", "li", "strong", "em", "b", "i", "u", "blockquote", "div"}
+
+
+def in_room(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+class RoomSessionInterface(SecureCookieSessionInterface):
+    """Outside the room, the usual signed cookie; inside it, an empty session, never
+    saved: a signed-in visitor reads the public pages as anyone does, and no public
+    response sets a cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> Any:
+        if in_room(request.path):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if in_room(request.path):
+            return
+        super().save_session(app, session, response)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = RoomSessionInterface()
+    app.register_blueprint(bp)
+
+
+@bp.after_request
+def public_headers(response: Response) -> Response:
+    """The room's own policy (the app's defaults are set only where none is), and for a
+    page shown, caching for five minutes with a validator a browser can ask about."""
+    response.headers.setdefault("Content-Security-Policy", POLICY)
+    if response.status_code not in (200, 304):
+        return response
+    response.headers["Cache-Control"] = CACHE
+    changed = g.get("public_changed_at")
+    if changed is not None:
+        response.last_modified = changed
+    if response.status_code == 200 and not response.is_streamed:
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+@bp.errorhandler(404)
+def not_found(error: Exception) -> tuple[str, int]:
+    return render_template("public/not_found.html"), 404
+
+
+def today_and_changes() -> Any:
+    today = local_today()
+    g.public_changed_at = queries.last_changed(db.session(), today)
+    return today
+
+
+# Pages ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> str:
+    today = today_and_changes()
+    session = db.session()
+    agencies = queries.public_agencies(session)
+    agency_id = request.args.get("agency", type=int)
+    if agency_id not in {agency.id for agency in agencies}:
+        agency_id = None
+    tags = queries.public_tags(session)
+    topic = request.args.get("topic", "").strip().lower()
+    if topic not in tags:
+        topic = ""
+    page = db.paginate(
+        queries.listing(agency_id, topic), per_page=PER_PAGE, max_per_page=PER_PAGE,
+        error_out=False,
+    )  # fmt: skip
+    shown = [publication.request_id for publication in page.items]
+    counts: dict[int, int] = {
+        request_id: count
+        for request_id, count in session.execute(
+            queries.document_counts(today).where(Document.request_id.in_(shown))
+        )
+    }
+    return render_template(
+        "public/index.html",
+        page=page,
+        counts=counts,
+        agencies=agencies,
+        agency_id=agency_id,
+        tags=tags,
+        topic=topic,
+    )
+
+
+@bp.get("/requests/<key>")
+def show_request(key: str) -> str:
+    today = today_and_changes()
+    found = queries.public_request(db.session(), today, key)
+    if found is None:
+        abort(404)
+    return render_template(
+        "public/request.html", found=found, letter_html=letter_html(found.letter)
+    )
+
+
+def letter_html(letter: Letter | None) -> Markup | None:
+    """The frozen letter from its date to its signature, as markup no more than text.
+
+    It is our own rendering, but read as untrusted: every attribute and every tag but
+    a few of text goes. Left out are the coalition's own contact lines and the tracker's
+    reference for the request; the agency's address and the letter itself stay.
+    """
+    if letter is None or not letter.document_html:
+        return None
+    html = nh3.clean(
+        letter.document_html,
+        tags=LETTER_TAGS | {"span"},
+        attributes={"div": {"class"}, "p": {"class"}, "span": {"class"}},
+        clean_content_tags={"head", "title", "style", "script"},
+        link_rel=None,
+    )
+    html = _without(html, "div", "contact")
+    html = _without(html, "div", "contact-block")
+    html = _without(html, "p", "references")
+    return Markup(  # noqa: S704  (cleaned to text tags alone)
+        nh3.clean(html, tags=LETTER_TAGS, attributes={}, link_rel=None)
+    )
+
+
+def _without(html: str, tag: str, css_class: str) -> str:
+    """``html`` without its elements ``<tag class="css_class">`` (none of them nests
+    another of its tag, as the letter's layout writes them)."""
+    opening = f'<{tag} class="{css_class}">'
+    while (start := html.find(opening)) >= 0:
+        end = html.find(f"</{tag}>", start)
+        if end < 0:
+            return html[:start]
+        html = html[:start] + html[end + len(tag) + 3 :]
+    return html
+
+
+@bp.get("/documents/<key>")
+def show_document(key: str) -> str:
+    today = today_and_changes()
+    found = queries.public_document(db.session(), today, key)
+    if found is None:
+        abort(404)
+    document = found.document
+    pages = document.text.split("\f") if document.media_type == "application/pdf" else None
+    return render_template(
+        "public/document.html",
+        found=found,
+        pages=pages,
+        type_label=document.type_label,
+        size=document.size,
+    )
+
+
+def public_filename(document: Document) -> str:
+    """Named for its title, with the type its own name gave it: no key, no id."""
+    suffix = PurePosixPath(safe_filename(document.original_filename)).suffix[:10]
+    name = safe_filename(document.title)
+    if suffix and not name.lower().endswith(suffix.lower()):
+        name = f"{name[: 200 - len(suffix)]}{suffix}"
+    return name
+
+
+@bp.get("/documents/<key>/download")
+def download_document(key: str) -> BaseResponse:
+    today = today_and_changes()
+    found = queries.public_document(db.session(), today, key)
+    if found is None:
+        abort(404)
+    document = found.document
+    # The file's own hash is its validator: a conditional GET never opens the file.
+    changed = g.get("public_changed_at")
+    if not is_resource_modified(request.environ, etag=document.sha256, last_modified=changed):
+        unchanged = Response(status=304)
+        unchanged.set_etag(document.sha256)
+        return unchanged
+    response = stream_document(document, inline=False, filename=public_filename(document))
+    response.set_etag(document.sha256)
+    return response
+
+
+@bp.get("/search")
+def search() -> str:
+    today = today_and_changes()
+    words = clean_query(request.args.get("q"))
+    page = max(request.args.get("page", 1, type=int), 1)
+    # Only ``q`` and ``page`` are read: the restriction to public text is not an argument.
+    hits = search_text(
+        db.session(),
+        words,
+        public_on=today,
+        limit=SEARCH_PAGE + 1,
+        offset=(page - 1) * SEARCH_PAGE,
+    )
+    more = len(hits) > SEARCH_PAGE
+    hits = hits[:SEARCH_PAGE]
+    keys = queries.document_keys(
+        db.session(), today, [hit.document_id for hit in hits if hit.document_id]
+    )
+    shown = [(hit, keys[hit.document_id]) for hit in hits if hit.document_id in keys]
+    return render_template("public/search.html", q=words, hits=shown, page=page, more=more)
+
+
+@bp.get("/feed.atom")
+def feed() -> Response:
+    today = today_and_changes()
+    found = queries.newly_public(db.session(), today, FEED_ENTRIES)
+    generator = FeedGenerator()
+    generator.id(url_for("public.feed", _external=True))
+    generator.title("Public records room: new releases")
+    generator.subtitle("Documents released by agencies, as they are published.")
+    generator.link(href=url_for("public.index", _external=True), rel="alternate")
+    generator.link(href=url_for("public.feed", _external=True), rel="self")
+    generator.language("en")
+    newest: datetime | None = found[0].made_public_at if found else None
+    generator.updated(newest or g.public_changed_at or datetime(2000, 1, 1).astimezone())
+    for document in reversed(found):
+        link = url_for("public.show_document", key=document.key, _external=True)
+        entry = generator.add_entry()
+        entry.id(link)
+        entry.title(document.title)
+        entry.link(href=link, rel="alternate")
+        entry.updated(document.made_public_at)
+        entry.published(document.made_public_at)
+        entry.summary(f"Released on the request “{document.request_title}”.")
+    return Response(generator.atom_str(pretty=True), mimetype="application/atom+xml")
+
+
+# Per-agency figures ---------------------------------------------------------------------
+
+
+CHART_ID = re.compile(r'id="chart-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"')
+
+
+def chart_src(table: Table) -> str:
+    """The chart as an image inside the page: the room's policy allows images from data."""
+    drawn = svg(table)
+    # pygal names each chart with a random uuid: named for its table, a page that has not
+    # changed reads the same, byte for byte, and keeps its ETag.
+    named = CHART_ID.search(drawn)
+    if named:
+        drawn = drawn.replace(named[1], f"public-{table.name}")
+    encoded = base64.b64encode(drawn.encode("utf-8")).decode("ascii")
+    return f"data:image/svg+xml;base64,{encoded}"
+
+
+@bp.get("/agencies")
+def agencies() -> str:
+    today = today_and_changes()
+    found, cited = scorecard(Scope(published_only=True), today)
+    return render_template(
+        "public/agencies.html",
+        tables=comparison_tables(found, cited),
+        filed=sum(f.filed for f in found),
+        agencies=found,
+        chart_src=chart_src,
+    )
+
+
+@bp.get("/agencies/<int:agency_id>")
+def agency(agency_id: int) -> str:
+    today = today_and_changes()
+    shown = db.session.get(Agency, agency_id)
+    if shown is None or shown.id not in {a.id for a in queries.public_agencies(db.session())}:
+        abort(404)
+    found, cited = scorecard(Scope(agency_id=shown.id, published_only=True), today)
+    own = figures_of(shown, found)
+    return render_template(
+        "public/agency.html",
+        agency=shown,
+        tables=agency_tables(own, cited),
+        filed=own.filed,
+        chart_src=chart_src,
+    )

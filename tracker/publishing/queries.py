@@ -1,0 +1,277 @@
+"""What is public: the one definition every page of the public records room reads through.
+
+A request is public while it has a publication that is not withdrawn. A document is public
+when its request is public, it is not deleted, and its own publication is not withdrawn
+and not under an embargo that lifts after ``today`` (``local_today()``, which honours
+``TRACKER_TODAY``). Everything here is a SQLAlchemy condition or select over those rules;
+a page asks for a row by its publication's public key and never by an id or reference,
+so nothing outside them can be named from an address.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.agencies.models import Agency
+from tracker.documents.models import Document
+from tracker.items.models import RequestItem
+from tracker.letters.models import Letter, LetterState
+from tracker.publishing.models import DocumentPublication, RequestPublication
+from tracker.requests.models import RecordsRequest
+from tracker.sqltypes import LOCAL_ZONE
+
+
+def request_is_public() -> ColumnElement[bool]:
+    return RequestPublication.withdrawn_at.is_(None)
+
+
+def document_is_public(today: date) -> ColumnElement[bool]:
+    """Over DocumentPublication joined to its Document and that document's
+    RequestPublication (as ``public_documents`` joins them)."""
+    return and_(
+        request_is_public(),
+        Document.deleted_at.is_(None),
+        DocumentPublication.withdrawn_at.is_(None),
+        or_(
+            DocumentPublication.embargo_until.is_(None),
+            DocumentPublication.embargo_until <= today,
+        ),
+    )
+
+
+def public_requests() -> Select[RequestPublication]:
+    """Published requests, their request and agency loaded with them."""
+    return (
+        select(RequestPublication)
+        .join(RecordsRequest, RecordsRequest.id == RequestPublication.request_id)
+        .where(request_is_public())
+        .options(joinedload(RequestPublication.request).joinedload(RecordsRequest.agency))
+    )
+
+
+# A public document, with its publication and its request's.
+Published = Select[DocumentPublication, Document, RequestPublication]
+
+
+def public_request_ids() -> Select[int]:
+    return select(RequestPublication.request_id).where(request_is_public())
+
+
+def public_documents(today: date) -> Published:
+    return (
+        select(DocumentPublication, Document, RequestPublication)
+        .join(Document, Document.id == DocumentPublication.document_id)
+        .join(RequestPublication, RequestPublication.request_id == Document.request_id)
+        .where(document_is_public(today))
+    )
+
+
+def public_document_ids(today: date) -> Select[int]:
+    """The ids of the public documents, for the search engine's own statement."""
+    return (
+        select(Document.id)
+        .join(DocumentPublication, DocumentPublication.document_id == Document.id)
+        .join(RequestPublication, RequestPublication.request_id == Document.request_id)
+        .where(document_is_public(today))
+    )
+
+
+# A request's page -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicDocument:
+    key: str
+    title: str
+    dated_on: date | None
+    document: Document
+    request_key: str
+    request_title: str
+    made_public_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicRequest:
+    key: str
+    summary: str
+    record: RecordsRequest
+    items: list[RequestItem]
+    letter: Letter | None
+    documents: list[PublicDocument]
+
+
+def listed(session: Session, rows: Published) -> list[PublicDocument]:
+    return [
+        PublicDocument(
+            key=publication.public_key,
+            title=document.title or "Untitled document",
+            dated_on=document.document_date,
+            document=document,
+            request_key=request_publication.public_key,
+            request_title=request_publication.request.title,
+            made_public_at=made_public_at(publication),
+        )
+        for publication, document, request_publication in session.execute(rows).all()
+    ]
+
+
+def request_documents(session: Session, today: date, request_id: int) -> list[PublicDocument]:
+    rows = (
+        public_documents(today)
+        .where(Document.request_id == request_id)
+        .order_by(Document.document_date, Document.id)
+    )
+    return listed(session, rows)
+
+
+def letter_as_sent(session: Session, request_id: int) -> Letter | None:
+    """The request's own letter once finalized: what the agency was sent, frozen."""
+    return session.scalars(
+        select(Letter)
+        .where(
+            Letter.request_id == request_id,
+            Letter.kind == "initial",
+            Letter.state != LetterState.DRAFT,
+        )
+        .order_by(Letter.id)
+        .limit(1)
+    ).first()
+
+
+def public_request(session: Session, today: date, key: str) -> PublicRequest | None:
+    publication = session.scalars(
+        public_requests().where(RequestPublication.public_key == key)
+    ).first()
+    if publication is None:
+        return None
+    record = publication.request
+    items = list(
+        session.scalars(
+            select(RequestItem)
+            .where(RequestItem.request_id == record.id)
+            .order_by(RequestItem.position, RequestItem.id)
+        )
+    )
+    return PublicRequest(
+        key=publication.public_key,
+        summary=publication.summary,
+        record=record,
+        items=items,
+        letter=letter_as_sent(session, record.id),
+        documents=request_documents(session, today, record.id),
+    )
+
+
+def public_document(session: Session, today: date, key: str) -> PublicDocument | None:
+    found = listed(session, public_documents(today).where(DocumentPublication.public_key == key))
+    return found[0] if found else None
+
+
+def document_keys(session: Session, today: date, document_ids: list[int]) -> dict[int, str]:
+    """The public key of each of these documents that is public."""
+    if not document_ids:
+        return {}
+    rows = session.execute(
+        select(Document.id, DocumentPublication.public_key)
+        .join(DocumentPublication, DocumentPublication.document_id == Document.id)
+        .join(RequestPublication, RequestPublication.request_id == Document.request_id)
+        .where(document_is_public(today), Document.id.in_(document_ids))
+    )
+    return {document_id: key for document_id, key in rows}
+
+
+# The list ---------------------------------------------------------------------------
+
+
+def document_counts(today: date) -> Select[int, int]:
+    """Per request, how many of its documents are public."""
+    return (
+        select(Document.request_id, func.count(Document.id))
+        .join(DocumentPublication, DocumentPublication.document_id == Document.id)
+        .join(RequestPublication, RequestPublication.request_id == Document.request_id)
+        .where(document_is_public(today))
+        .group_by(Document.request_id)
+    )
+
+
+def listing(agency_id: int | None, tag: str) -> Select[RequestPublication]:
+    rows = public_requests()
+    if agency_id:
+        rows = rows.where(RecordsRequest.agency_id == agency_id)
+    if tag:
+        rows = rows.where(RecordsRequest.tags.contains(f",{tag.strip().lower()},"))
+    return rows.order_by(RequestPublication.published_at.desc(), RequestPublication.id.desc())
+
+
+def public_agencies(session: Session) -> list[Agency]:
+    """The agencies with a published request, by name."""
+    return list(
+        session.scalars(
+            select(Agency)
+            .where(Agency.id.in_(select(RecordsRequest.agency_id).where(
+                RecordsRequest.id.in_(public_request_ids())
+            )))
+            .order_by(Agency.name)
+        )
+    )  # fmt: skip
+
+
+def public_tags(session: Session) -> list[str]:
+    tags: set[str] = set()
+    for value in session.scalars(
+        select(RecordsRequest.tags).where(RecordsRequest.id.in_(public_request_ids()))
+    ):
+        tags.update(tag for tag in (value or "").split(",") if tag)
+    return sorted(tags)
+
+
+# The feed ---------------------------------------------------------------------------
+
+
+def made_public_at(publication: DocumentPublication) -> datetime:
+    """When a document became public: when published, or the morning its embargo lifted."""
+    when = publication.published_at
+    if publication.embargo_until is not None:
+        lifted = datetime.combine(publication.embargo_until, time(0), LOCAL_ZONE).astimezone(UTC)
+        when = max(when, lifted)
+    return when
+
+
+def newly_public(session: Session, today: date, limit: int = 50) -> list[PublicDocument]:
+    """The public documents, the latest to become public first."""
+    found = listed(session, public_documents(today))
+    found.sort(key=lambda d: (d.made_public_at, d.key), reverse=True)
+    return found[:limit]
+
+
+# When the public pages last changed --------------------------------------------------
+
+
+def last_changed(session: Session, today: date) -> datetime | None:
+    """The latest change to anything the public pages show: a publication made, lifted or
+    withdrawn, a published request or its items updated, a document added or deleted."""
+    shown = public_request_ids()
+    moments: list[datetime | None] = [
+        session.scalar(select(func.max(RequestPublication.published_at))),
+        session.scalar(select(func.max(RequestPublication.withdrawn_at))),
+        session.scalar(select(func.max(DocumentPublication.published_at))),
+        session.scalar(select(func.max(DocumentPublication.withdrawn_at))),
+        session.scalar(
+            select(func.max(RecordsRequest.updated_at)).where(RecordsRequest.id.in_(shown))
+        ),
+        session.scalar(
+            select(func.max(RequestItem.updated_at)).where(RequestItem.request_id.in_(shown))
+        ),
+        session.scalar(select(func.max(Document.deleted_at)).where(Document.request_id.in_(shown))),
+    ]
+    lifted = session.scalar(
+        select(func.max(DocumentPublication.embargo_until)).where(
+            DocumentPublication.embargo_until <= today
+        )
+    )
+    if lifted is not None:
+        moments.append(datetime.combine(lifted, time(0), LOCAL_ZONE))
+    known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+    return max(known) if known else None
