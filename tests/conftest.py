@@ -369,6 +369,7 @@ def world(app, make_user, make_agency, make_request):
         source_request_id=record.id, template_slug="test-simple", field_values={},
         agency_id=agency.id, cadence=Cadence.QUARTER, first_start_on=date(2026, 7, 1),
         report_name="The Chief's quarterly report", created_by_id=users[Role.STAFF].id,
+        published_at=utcnow(),
     )  # fmt: skip
     db.session.add(series)
     db.session.flush()
@@ -473,6 +474,7 @@ def world(app, make_user, make_agency, make_request):
             "public.download_document": {"key": public_keys["document"]},
             "public.search": {"q": "reports"},
             "public.agency": {"agency_id": agency.id},
+            "public.show_series": {"key": series.public_key},
         },
         "public": public_keys,
     }

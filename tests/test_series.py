@@ -441,3 +441,44 @@ def test_the_daily_job_drafts_the_series_requests(make_app):
     assert "draft_series_requests" in jobs(make_app(), datetime(2026, 10, 1, 7, 20))
     assert "draft_series_requests" not in jobs(make_app(SERIES_CRON="off"),
                                                datetime(2026, 10, 1, 7, 20))  # fmt: skip
+
+
+def test_a_published_series_is_one_public_page_showing_only_what_is_public(
+    app, client, auth, smtp, quarterly
+):
+    from tracker.publishing.models import DocumentPublication, RequestPublication
+
+    people, source, series = quarterly
+    on(app, date(2026, 7, 1), auth, people["sam"])
+    draft_due_periods(date(2026, 7, 1))
+    [q2] = drafted(series)
+    path = f"/series/{series.id}"
+    key = db.session.get(RequestSeries, series.id).public_key
+    # Not published: nobody finds it, signed in or not.
+    assert client.get(f"/public/series/{key}").status_code == 404
+    post_form(client, f"{path}/public", {"publish": "yes"}, token_from=path)
+    assert f'href="/public/series/{key}"' in client.get(path).get_data(as_text=True)
+    auth.logout()
+    page = text_of(client.get(f"/public/series/{key}"))
+    assert "Every quarter" in page and CHIEF_REPORT in page
+    assert "April 1, 2026 – June 30, 2026" in page
+    # The period's request is a draft nobody published, and its report never came.
+    assert q2.title not in page and "Not published" in page
+    assert "Not received" in page
+    assert q2.reference not in page and source.reference not in page
+    assert "series" in text_of(client.get("/public/")).lower()
+
+    # Once its request and report are public, the page links both.
+    report = store_files(q2, [("chief-q2.pdf", io.BytesIO(blank_pdf()))], people["sam"]).stored[0]
+    db.session.add(RequestPublication(request_id=q2.id))
+    db.session.add(DocumentPublication(document_id=report.id))
+    period = db.session.scalars(select(SeriesPeriod).where(SeriesPeriod.request_id == q2.id)).one()
+    period.report_document_id = report.id
+    db.session.commit()
+    page = text_of(client.get(f"/public/series/{key}"))
+    assert q2.title in page and report.title in page and "Not received" not in page
+
+    auth.login(people["sam"])
+    post_form(client, f"{path}/public", {"publish": "no"}, token_from=path)
+    auth.logout()
+    assert client.get(f"/public/series/{key}").status_code == 404

@@ -35,6 +35,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "public.feed",
         "public.agencies",
         "public.agency",
+        "public.show_series",
     }
 )
 # What someone whose password an admin typed may still reach before choosing their own.

@@ -150,6 +150,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("public.feed", "GET"): PUBLIC,
     ("public.agencies", "GET"): PUBLIC,
     ("public.agency", "GET"): PUBLIC,
+    ("public.show_series", "GET"): PUBLIC,
 }
 
 

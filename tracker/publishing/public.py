@@ -143,6 +143,7 @@ def index() -> str:
         agency_id=agency_id,
         tags=tags,
         topic=topic,
+        series=queries.published_series(session) if page.page == 1 else [],
     )
 
 
@@ -330,3 +331,12 @@ def agency(agency_id: int) -> str:
         filed=own.filed,
         chart_src=chart_src,
     )
+
+
+@bp.get("/series/<key>")
+def show_series(key: str) -> str:
+    today = today_and_changes()
+    found = queries.public_series(db.session(), today, key)
+    if found is None:
+        abort(404)
+    return render_template("public/series.html", found=found)

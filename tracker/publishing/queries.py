@@ -10,6 +10,7 @@ so nothing outside them can be named from an address.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -21,6 +22,9 @@ from tracker.letters.models import Letter, LetterState
 from tracker.publishing.models import DocumentPublication, RequestPublication
 from tracker.requests.models import RecordsRequest
 from tracker.sqltypes import LOCAL_ZONE
+
+if TYPE_CHECKING:
+    from tracker.series.models import RequestSeries
 
 
 def request_is_public() -> ColumnElement[bool]:
@@ -249,6 +253,17 @@ def newly_public(session: Session, today: date, limit: int = 50) -> list[PublicD
 # When the public pages last changed --------------------------------------------------
 
 
+def series_changes(session: Session) -> list[datetime | None]:
+    from tracker.series.models import RequestSeries, SeriesPeriod
+
+    return [
+        session.scalar(select(func.max(RequestSeries.published_at))),
+        session.scalar(select(func.max(RequestSeries.withdrawn_at))),
+        session.scalar(select(func.max(SeriesPeriod.drafted_at))),
+        session.scalar(select(func.max(SeriesPeriod.report_marked_at))),
+    ]
+
+
 def last_changed(session: Session, today: date) -> datetime | None:
     """The latest change to anything the public pages show: a publication made, lifted or
     withdrawn, a published request or its items updated, a document added or deleted."""
@@ -265,6 +280,7 @@ def last_changed(session: Session, today: date) -> datetime | None:
             select(func.max(RequestItem.updated_at)).where(RequestItem.request_id.in_(shown))
         ),
         session.scalar(select(func.max(Document.deleted_at)).where(Document.request_id.in_(shown))),
+        *series_changes(session),
     ]
     lifted = session.scalar(
         select(func.max(DocumentPublication.embargo_until)).where(
@@ -275,3 +291,95 @@ def last_changed(session: Session, today: date) -> datetime | None:
         moments.append(datetime.combine(lifted, time(0), LOCAL_ZONE))
     known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
     return max(known) if known else None
+
+
+# A series of requests that repeat ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicPeriod:
+    label: str
+    ended: bool
+    # The period's request, when it is public: its key and the record.
+    request_key: str
+    record: RecordsRequest | None
+    documents: int
+    # The period's report, when it is one of the public documents; else whether it is
+    # still owed (the period ended, no report marked) or held back.
+    report: PublicDocument | None
+    report_owed: bool
+
+
+@dataclass(frozen=True)
+class PublicSeries:
+    key: str
+    series: "RequestSeries"
+    periods: list[PublicPeriod]
+
+
+def published_series(session: Session) -> list["RequestSeries"]:
+    """The series staff published, for the room's front page."""
+    from tracker.series.models import RequestSeries
+
+    return list(
+        session.scalars(
+            select(RequestSeries)
+            .where(RequestSeries.published_at.is_not(None), RequestSeries.withdrawn_at.is_(None))
+            .order_by(RequestSeries.published_at.desc())
+        )
+    )
+
+
+def public_series(session: Session, today: date, key: str) -> PublicSeries | None:
+    """A series staff published as one page: each period, with its request and report
+    only where those are public themselves."""
+    from tracker.series.models import RequestSeries, SeriesPeriod
+    from tracker.series.periods import period_label
+
+    series = session.scalars(
+        select(RequestSeries).where(
+            RequestSeries.public_key == key,
+            RequestSeries.published_at.is_not(None),
+            RequestSeries.withdrawn_at.is_(None),
+        )
+    ).one_or_none()
+    if series is None:
+        return None
+    periods = list(
+        session.scalars(
+            select(SeriesPeriod)
+            .where(SeriesPeriod.series_id == series.id)
+            .order_by(SeriesPeriod.start_on)
+        )
+    )
+    request_ids = [period.request_id for period in periods if period.request_id is not None]
+    keys = dict(
+        session.execute(
+            public_requests()
+            .with_only_columns(RequestPublication.request_id, RequestPublication.public_key)
+            .where(RequestPublication.request_id.in_(request_ids))
+        ).all()
+    )
+    counts = dict(
+        session.execute(document_counts(today).where(Document.request_id.in_(list(keys)))).all()
+    )
+    report_ids = [p.report_document_id for p in periods if p.report_document_id is not None]
+    reports = {
+        document.document.id: document
+        for document in listed(session, public_documents(today).where(Document.id.in_(report_ids)))
+    }
+    shown = [
+        PublicPeriod(
+            label=period_label(period.start_on, period.end_on),
+            ended=period.end_on < today,
+            request_key=keys.get(period.request_id, "") if period.request_id else "",
+            record=period.request if period.request_id in keys else None,
+            documents=counts.get(period.request_id, 0) if period.request_id else 0,
+            report=reports.get(period.report_document_id or 0),
+            report_owed=bool(series.report_name)
+            and period.end_on < today
+            and period.report_document_id is None,
+        )
+        for period in periods
+    ]
+    return PublicSeries(key=series.public_key, series=series, periods=shown)
