@@ -350,3 +350,23 @@ def test_a_document_of_an_unpublished_request_is_not_public(client, room):
     assert client.get(f"/public/documents/{publication.public_key}").status_code == 404
     assert 'id="no-results"' in text_of(client.get("/public/search?q=unpublished"))
     assert db.session.get(Document, room["kept"].id) is not None
+
+
+def test_the_letter_as_sent_keeps_its_words_but_not_the_requesters_contacts():
+    from tracker.publishing.public import WITHHELD, without_contacts
+
+    sender = {
+        "name": "Ana Advocate",
+        "email": "ana@coalition.example.org",
+        "phone": "(213) 555-0100",
+        "address": "100 O'Neil St\nLos Angeles, CA 90012",
+    }
+    letter = (
+        "<p>Please send the records by email to ana@coalition.example.org, or by mail to "
+        "100 O&#39;Neil St, Los Angeles, CA 90012, or call (213) 555-0100.</p>"
+        "<p>Sincerely, Ana Advocate</p>"
+    )
+    shown = without_contacts(letter, sender)
+    assert "ana@coalition" not in shown and "555-0100" not in shown and "Neil" not in shown
+    assert shown.count(WITHHELD) == 3
+    assert "Please send the records by email to" in shown and "Ana Advocate" in shown

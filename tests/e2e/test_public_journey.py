@@ -22,6 +22,7 @@ from tests.e2e.accessibility import check_page
 from tests.e2e.conftest import Browsing
 from tests.e2e.test_mail_journey import TEMPLATE, create_user, draft_commission_letter, sign_in
 from tests.live import LiveTracker
+from tests.mailservers import SmtpServer
 
 pytestmark = pytest.mark.journey
 
@@ -33,6 +34,7 @@ SECOND_WORD = "zygodactylous"
 NOTE_WORD = "sesquipedalian"
 FIRST = "first-quarter-report"
 SECOND = "second-quarter-report"
+CHIEF_REPORT = "The Chief of Police's report to the Board of Police Commissioners"
 SUMMARY = "The Chief's reports to the Commission on requests by ICE to collaborate."
 
 
@@ -109,13 +111,13 @@ def test_staff_publish_the_request_one_report_now_and_one_under_an_embargo(
     staff.locator("section#public-room").get_by_role(
         "link", name=f"Review and publish {SECOND}"
     ).click()
-    staff.get_by_label(re.compile("embargo", re.IGNORECASE)).first.check()
+    staff.get_by_label("Publish on a date (embargo)").check()
     # A day already past is refused at the field, and the choice is kept.
-    dated = staff.get_by_label(re.compile("^Public from|^Publish on|^Embargo until", re.I))
+    dated = staff.get_by_label("Public from")
     dated.fill("2026-11-20")
     staff.get_by_role("button", name="Publish the document").click()
     expect(staff.locator("#publish-document")).to_contain_text("after today")
-    dated = staff.get_by_label(re.compile("^Public from|^Publish on|^Embargo until", re.I))
+    dated = staff.get_by_label("Public from")
     dated.fill("2026-12-01")
     staff.get_by_role("button", name="Publish the document").click()
 
@@ -221,3 +223,61 @@ def test_a_week_later_the_embargoed_report_is_public(
     assert NOTE_WORD not in visitor.content()
     feed = visitor.request.get("/public/feed.atom")
     assert SECOND in feed.text()
+
+
+def test_staff_set_the_request_to_repeat_every_quarter_and_publish_the_series(
+    reference: str, people: Browsing
+) -> None:
+    staff = people.page("staff")
+    staff.goto(f"/requests/{reference}")
+    staff.get_by_role("link", name="Repeat every …").click()
+    staff.get_by_label("Every quarter").check()
+    staff.get_by_label("Assignee").select_option(label="Sam Staff")
+    report_choice = staff.get_by_label("Report the agency must produce each period")
+    report_choice.select_option(label=re.compile(re.escape(CHIEF_REPORT)))
+    staff.get_by_role("button", name="Create the series").click()
+    # The request asked for records to October 31: the series picks up on November 1.
+    periods = staff.locator("section[aria-labelledby=periods-heading]")
+    expect(periods).to_contain_text("November 1, 2026 – December 31, 2026")
+    staff.get_by_role("button", name="Publish in the public room").click()
+    expect(staff.locator("main")).to_contain_text("its public page")
+
+
+def test_on_the_quarters_first_day_the_next_request_is_drafted_and_the_report_is_owed(
+    reference: str, people: Browsing, live: LiveTracker, smtp_server: SmtpServer, mode: str
+) -> None:
+    smtp_server.handler.reset()
+    settings = smtp_server.settings()
+    live.env.update({f"TRACKER_{key}": str(value) for key, value in settings.items()})
+    live.env["TRACKER_MAIL_FROM"] = "records@coalition.example.org"
+    live.restart(date(2027, 1, 1))
+    # What the worker's daily job runs, at once rather than at twenty past midnight.
+    said = live.command("series", "run")
+    assert "1" in said, said
+    [mail] = smtp_server.received
+    assert mail.recipients == ["sam@coalition.example.org"]
+
+    staff = people.page("staff")
+    sign_in(staff, STAFF)
+    staff.get_by_role("navigation", name="Main").get_by_role("link", name="Due & overdue").click()
+    staff.get_by_role("link", name=re.compile("^Reports not received")).click()
+    owed = staff.locator("main table tbody tr").filter(has_text="December 31, 2026")
+    expect(owed).to_contain_text("has not arrived")
+    expect(owed).to_contain_text(CHIEF_REPORT)
+    owed.get_by_role("link", name=re.compile(r"LA-\d{4}-\d{4}")).click()
+    expect(staff.locator("dt:text-is('Status') + dd")).to_contain_text("Draft")
+    drafted = staff.locator(".reference").inner_text().strip()
+    assert drafted != reference
+    staff.get_by_role("link", name=TEMPLATE).click()
+    expect(staff.locator("main")).to_contain_text("November 1, 2026")
+    expect(staff.locator("main")).to_contain_text("December 31, 2026")
+
+    visitor = people.page("visitor")
+    visitor.goto("/public/")
+    visitor.get_by_role("list", name="Requests made again each period").get_by_role(
+        "link"
+    ).first.click()
+    expect(visitor.locator("#periods")).to_contain_text("Not received")
+    check_page(visitor, mode, "the public series")
+    public_pages_hold_nothing_private(visitor)
+    assert drafted not in visitor.content()

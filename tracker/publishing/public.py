@@ -10,6 +10,7 @@ conditional GET with 304.
 import base64
 import re
 from datetime import datetime
+from html import escape as text_escape
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -17,7 +18,7 @@ import nh3
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Flask, Request, Response, abort, g, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -177,9 +178,30 @@ def letter_html(letter: Letter | None) -> Markup | None:
     html = _without(html, "div", "contact")
     html = _without(html, "div", "contact-block")
     html = _without(html, "p", "references")
-    return Markup(  # noqa: S704  (cleaned to text tags alone)
-        nh3.clean(html, tags=LETTER_TAGS, attributes={}, link_rel=None)
-    )
+    html = nh3.clean(html, tags=LETTER_TAGS, attributes={}, link_rel=None)
+    return Markup(without_contacts(html, letter.sender or {}))  # noqa: S704  (text tags alone)
+
+
+WITHHELD = "[contact withheld]"
+
+
+def without_contacts(html: str, sender: dict[str, str]) -> str:
+    """The letter's text with the requester's email, phone and address taken out
+    wherever the letter's own words repeat them ("… by email to …")."""
+    contacts: list[str] = []
+    for key in ("email", "phone"):
+        if value := str(sender.get(key) or "").strip():
+            contacts.append(value)
+    address = [line.strip() for line in str(sender.get("address") or "").splitlines()]
+    address = [line for line in address if line]
+    if address:
+        contacts.append(", ".join(address))
+        contacts.extend(address)
+    # Longest first, so a whole address goes before any one of its lines.
+    for value in sorted(contacts, key=len, reverse=True):
+        for written in {str(escape(value)), text_escape(value, quote=False)}:
+            html = html.replace(written, WITHHELD)
+    return html
 
 
 def _without(html: str, tag: str, css_class: str) -> str:
