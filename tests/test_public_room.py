@@ -290,7 +290,7 @@ def test_every_public_response_has_the_room_s_headers_and_sets_no_cookie(
             assert response.status_code == 200, path
             assert "Set-Cookie" not in response.headers, (path, signed_in)
             assert "Vary" not in response.headers, path
-            assert response.headers["Cache-Control"] == "public, max-age=300", path
+            assert response.headers["Cache-Control"] == "public, no-cache", path
             assert response.headers["ETag"], path
             assert response.headers["Last-Modified"], path
             policies = response.headers.getlist("Content-Security-Policy")

@@ -49,7 +49,9 @@ POLICY = "; ".join(
         "base-uri 'none'",
     ]
 )
-CACHE = "public, max-age=300"
+# Any cache may keep a page, and asks each time whether it changed: the ETag or the date
+# answers 304 at once, and an embargo that lifts, or a document withdrawn, shows at once.
+CACHE = "public, no-cache"
 PER_PAGE = 20
 SEARCH_PAGE = 20
 FEED_ENTRIES = 50
