@@ -463,7 +463,7 @@ def test_a_published_series_is_one_public_page_showing_only_what_is_public(
     assert "Every quarter" in page and CHIEF_REPORT in page
     assert "April 1, 2026 – June 30, 2026" in page
     # The period's request is a draft nobody published, and its report never came.
-    assert q2.title not in page and "Not published" in page
+    assert q2.title not in page and "Not published" in page and "First asked" not in page
     assert "Not received" in page
     assert q2.reference not in page and source.reference not in page
     assert "series" in text_of(client.get("/public/")).lower()
@@ -472,11 +472,14 @@ def test_a_published_series_is_one_public_page_showing_only_what_is_public(
     report = store_files(q2, [("chief-q2.pdf", io.BytesIO(blank_pdf()))], people["sam"]).stored[0]
     db.session.add(RequestPublication(request_id=q2.id))
     db.session.add(DocumentPublication(document_id=report.id))
+    source_publication = RequestPublication(request_id=source.id)
+    db.session.add(source_publication)
     period = db.session.scalars(select(SeriesPeriod).where(SeriesPeriod.request_id == q2.id)).one()
     period.report_document_id = report.id
     db.session.commit()
     page = text_of(client.get(f"/public/series/{key}"))
     assert q2.title in page and report.title in page and "Not received" not in page
+    assert f'href="/public/requests/{source_publication.public_key}"' in page
 
     auth.login(people["sam"])
     post_form(client, f"{path}/public", {"publish": "no"}, token_from=path)

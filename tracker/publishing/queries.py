@@ -315,6 +315,8 @@ class PublicSeries:
     key: str
     series: "RequestSeries"
     periods: list[PublicPeriod]
+    # The request the series repeats, when it is public itself.
+    source_key: str
 
 
 def published_series(session: Session) -> list["RequestSeries"]:
@@ -353,6 +355,7 @@ def public_series(session: Session, today: date, key: str) -> PublicSeries | Non
         )
     )
     request_ids = [period.request_id for period in periods if period.request_id is not None]
+    request_ids.append(series.source_request_id)
     keys = dict(
         session.execute(
             public_requests()
@@ -382,4 +385,9 @@ def public_series(session: Session, today: date, key: str) -> PublicSeries | Non
         )
         for period in periods
     ]
-    return PublicSeries(key=series.public_key, series=series, periods=shown)
+    return PublicSeries(
+        key=series.public_key,
+        series=series,
+        periods=shown,
+        source_key=keys.get(series.source_request_id, ""),
+    )
