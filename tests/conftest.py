@@ -1,4 +1,5 @@
 import contextvars
+import copy
 import io
 import itertools
 import re
@@ -14,7 +15,7 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.letters_support import simple_letter
 from tests.postgres import PostgresCluster, PostgresUnavailable
@@ -211,8 +212,7 @@ def post_form(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: An
     return client.post(path, data={"csrf_token": token, **data}, **kwargs)
 
 
-@pytest.fixture
-def make_user(app: Flask) -> Callable[..., User]:
+def user_factory() -> Callable[..., User]:
     def factory(role: Role = Role.ADVOCATE, email: str | None = None, **fields: Any) -> User:
         number = next(_counter)
         user = User(
@@ -230,7 +230,11 @@ def make_user(app: Flask) -> Callable[..., User]:
 
 
 @pytest.fixture
-def make_agency(app: Flask) -> Callable[..., Agency]:
+def make_user(app: Flask) -> Callable[..., User]:
+    return user_factory()
+
+
+def agency_factory() -> Callable[..., Agency]:
     def factory(**fields: Any) -> Agency:
         number = next(_counter)
         # An agency a letter can be mailed to, unless a test says otherwise.
@@ -249,7 +253,11 @@ def make_agency(app: Flask) -> Callable[..., Agency]:
 
 
 @pytest.fixture
-def make_request(app: Flask, make_agency: Callable[..., Agency]) -> Callable[..., RecordsRequest]:
+def make_agency(app: Flask) -> Callable[..., Agency]:
+    return agency_factory()
+
+
+def request_factory(make_agency: Callable[..., Agency]) -> Callable[..., RecordsRequest]:
     def factory(created_by: User | None = None, **fields: Any) -> RecordsRequest:
         values = RequestValues(
             title=fields.pop("title", "ICE collaboration reports"),
@@ -261,6 +269,11 @@ def make_request(app: Flask, make_agency: Callable[..., Agency]) -> Callable[...
         return record
 
     return factory
+
+
+@pytest.fixture
+def make_request(app: Flask, make_agency: Callable[..., Agency]) -> Callable[..., RecordsRequest]:
+    return request_factory(make_agency)
 
 
 class Auth:
@@ -298,8 +311,7 @@ def blank_pdf(text: str = "") -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def world(app, make_user, make_agency, make_request):
+def build_world(app, make_user, make_agency, make_request):
     """One of everything a URL can name; the request belongs to an advocate."""
     users = {role: make_user(role) for role in Role}
     agency = make_agency()
@@ -477,4 +489,72 @@ def world(app, make_user, make_agency, make_request):
             "public.show_series": {"key": series.public_key},
         },
         "public": public_keys,
+    }
+
+
+class WorldTemplate:
+    """The world, built once per run: its database (a SQLite file or a PostgreSQL
+    template database), its instance folder (files, letter templates) and what it holds."""
+
+    def __init__(self, database: str, instance: Path, built: dict[str, Any]) -> None:
+        self.database = database
+        self.instance = instance
+        self.users = {role: user.id for role, user in built["users"].items()}
+        self.args = built["args"]
+        self.public = built["public"]
+
+
+@pytest.fixture(scope="session")
+def world_template(
+    template_database: str,
+    postgres: PostgresCluster | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> WorldTemplate:
+    """Building the world takes a second or more; hundreds of tests read it, so it is built
+    once, and each test starts from a copy of it, as each starts from a copy of the schema."""
+    folder = tmp_path_factory.mktemp("world")
+    if postgres is None:
+        database = str(folder / "world.sqlite3")
+        shutil.copyfile(template_database, database)
+        url = f"sqlite:///{database}"
+    else:
+        database = "tracker_world"
+        admin_sql(postgres, f"CREATE DATABASE {database} TEMPLATE {template_database}")
+        url = postgres.url(database)
+    app = create_app(base_config(folder, url))
+    with app.app_context():
+        make_agency = agency_factory()
+        built = build_world(app, user_factory(), make_agency, request_factory(make_agency))
+        template = WorldTemplate(database, folder / "instance", built)
+        if postgres is None:
+            db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    return template
+
+
+@pytest.fixture
+def world(
+    app: Flask,
+    database_url: str,
+    postgres: PostgresCluster | None,
+    world_template: WorldTemplate,
+) -> dict[str, Any]:
+    """The test's database and instance folder become a copy of the world's."""
+    db.session.remove()
+    db.engine.dispose()
+    if postgres is None:
+        target = Path(database_url.removeprefix("sqlite:///"))
+        for extra in ("-wal", "-shm"):
+            target.with_name(target.name + extra).unlink(missing_ok=True)
+        shutil.copyfile(world_template.database, target)
+    else:
+        name = database_url.rsplit("/", 1)[-1]
+        admin_sql(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin_sql(postgres, f"CREATE DATABASE {name} TEMPLATE {world_template.database}")
+    shutil.copytree(world_template.instance, app.instance_path, dirs_exist_ok=True)
+    return {
+        "users": {role: db.session.get(User, id_) for role, id_ in world_template.users.items()},
+        "args": copy.deepcopy(world_template.args),
+        "public": dict(world_template.public),
     }

@@ -148,7 +148,7 @@ def test_a_backup_taken_under_load_restores_every_row_and_file_into_a_new_instan
     assert result.exit_code == 0, result.output
     summary = result.output.splitlines()[-1]
     assert summary.startswith("Backed up ")
-    assert "3 documents, 2 emails, 1 letter template and the secret key" in summary
+    assert "6 documents, 2 emails, 1 letter template and the secret key" in summary
     assert f"to {archive}" in summary
 
     with target.app_context():
@@ -158,7 +158,7 @@ def test_a_backup_taken_under_load_restores_every_row_and_file_into_a_new_instan
         doctor = target.test_cli_runner().invoke(args=["doctor"])
         assert doctor.exit_code == 0, doctor.output
         assert doctor.output.splitlines()[-1] == (
-            "Checked 3 documents: 0 missing, 0 corrupted; 0 orphans; 0 upload leftovers."
+            "Checked 6 documents: 0 missing, 0 corrupted; 0 orphans; 0 upload leftovers."
         )
         target_url = target.config["SQLALCHEMY_DATABASE_URI"]
         db.session.remove()
@@ -189,8 +189,8 @@ def test_a_backup_taken_under_load_restores_every_row_and_file_into_a_new_instan
     target_instance = Path(target.instance_path)
     assert files_under(target_instance / "documents") == files_under(source_instance / "documents")
     assert (
-        len(files_under(target_instance / "documents")) == 5
-    )  # three documents, the held email and the portal's notice
+        len(files_under(target_instance / "documents")) == 8
+    )  # six documents (four of the world's), the held email and the portal's notice
     assert files_under(target_instance / "letters") == files_under(source_instance / "letters")
     assert (target_instance / "secret_key").read_text().strip() == app.config["SECRET_KEY"]
 
@@ -215,8 +215,8 @@ def test_a_damaged_archive_or_an_instance_in_use_is_refused_and_nothing_changes(
     refused = runner.invoke(args=["restore", str(archive)])
     assert refused.exit_code == 1
     assert "this instance is not empty: its database has rows (in " in refused.output
-    # The document, the world's held email and its portal notice.
-    assert "it stores 3 document files" in refused.output
+    # The world's four documents, its held email and its portal notice.
+    assert "it stores 6 document files" in refused.output
     assert "it has 1 local letter template" in refused.output
 
     def tamper(name: str, data: bytes) -> bytes | None:
@@ -303,7 +303,9 @@ def test_an_instance_with_only_the_empty_tables_of_db_upgrade_takes_a_restore(
 
 
 def test_a_backup_names_a_document_whose_file_is_missing_and_exits_1(app, runner, world, tmp_path):
-    document = db.session.scalars(db.select(Document)).one()
+    document = db.session.scalars(
+        db.select(Document).where(Document.original_filename == "release.pdf")
+    ).one()
     Path(app.instance_path, "documents", *document.storage_key.split("/")).unlink()
     archive = tmp_path / "backup.tar.gz"
     result = runner.invoke(args=["backup", "--output", str(archive)])

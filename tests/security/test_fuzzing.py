@@ -32,7 +32,7 @@ import pytest
 from flask import url_for
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.conftest import csrf_token
 from tests.security.test_access import ACCESS, GONE
@@ -444,13 +444,23 @@ def publish_the_request(world: dict[str, Any]) -> None:
             RecordsRequest.reference == world["args"]["publishing.withdraw"]["reference"]
         )
     ).one()
-    db.session.add(RequestPublication(request_id=record.id))
+    # The world may hold the publication already (the public room's pages read it).
+    if db.session.scalar(select(RequestPublication).filter_by(request_id=record.id)) is None:
+        db.session.add(RequestPublication(request_id=record.id))
+
+
+def a_document_to_publish(world: dict[str, Any]) -> None:
+    """The request public, the document not yet: the review page offers its form."""
+    publish_the_request(world)
+    document_id = world["args"]["publishing.review"]["document_id"]
+    db.session.execute(delete(DocumentPublication).filter_by(document_id=document_id))
 
 
 def publish_the_document(world: dict[str, Any]) -> None:
     publish_the_request(world)
     document_id = world["args"]["publishing.unpublish"]["document_id"]
-    db.session.add(DocumentPublication(document_id=document_id))
+    if db.session.scalar(select(DocumentPublication).filter_by(document_id=document_id)) is None:
+        db.session.add(DocumentPublication(document_id=document_id))
 
 
 def repeatable_request(world: dict[str, Any]) -> None:
@@ -482,7 +492,7 @@ PREPARE = {
     "deadlines.revoke_feed": turn_the_feed_on,  # offered while a feed is on
     "publishing.publish": send_the_request,  # a draft is not published
     "publishing.withdraw": publish_the_request,  # offered while the request is public
-    "publishing.review": publish_the_request,  # a document follows its request
+    "publishing.review": a_document_to_publish,  # offered for a document not yet public
     "publishing.unpublish": publish_the_document,  # offered while the document is public
     "series.new_series": repeatable_request,  # only a sent request with a date range repeats
     # Each item's answer, exemptions and reason are fields of the response forms.
