@@ -31,8 +31,12 @@ from tracker.items.models import FeeKind
 from tracker.letters.document import Sender
 from tracker.letters.models import Channel
 from tracker.letters.services import draft_requests, finalize, library, mark_sent
+from tracker.publishing.models import DocumentPublication, RequestPublication
 from tracker.requests.models import Organization, RecordsRequest, RequestStatus
 from tracker.requests.services import RequestValues, add_note, create_request, normalise_tags
+from tracker.series.models import Cadence, RequestSeries, SeriesPeriod
+from tracker.series.services import named_reports
+from tracker.sqltypes import utcnow
 
 PASSWORD = "a long passphrase for the served app"
 # One account per role: (email, name).
@@ -227,6 +231,7 @@ def _build(today: date) -> World:
         people[Role.ADVOCATE],
     )
     world.documents += len(result.stored)
+    booking = result.stored[0]
     request(
         "foia",
         "ICE communications with LAPD",
@@ -280,6 +285,26 @@ def _build(today: date) -> World:
     finalize(sent.letters[0], sent, people[Role.ADVOCATE], today - timedelta(days=2))
     mark_sent(
         sent.letters[0], sent, today - timedelta(days=2), Channel.EMAIL, people[Role.ADVOCATE]
+    )
+    # The public records room: the answered request with one of its documents (the others
+    # wait for review), and the Commission's letter repeating each quarter, a report owed.
+    db.session.add(RequestPublication(request_id=answered.id, summary="Booking fields."))
+    db.session.add(DocumentPublication(document_id=booking.id))
+    series = RequestSeries(
+        source_request_id=sent.id, template_slug=template.slug, field_values={},
+        agency_id=sent.agency_id, cadence=Cadence.QUARTER,
+        first_start_on=today - timedelta(days=100), assignee_id=people[Role.STAFF].id,
+        report_name=named_reports()[0], created_by_id=people[Role.STAFF].id,
+        published_at=utcnow(),
+    )  # fmt: skip
+    db.session.add(series)
+    db.session.flush()
+    db.session.add(
+        SeriesPeriod(
+            series_id=series.id,
+            start_on=today - timedelta(days=100),
+            end_on=today - timedelta(days=10),
+        )  # fmt: skip
     )
     db.session.commit()
     return world

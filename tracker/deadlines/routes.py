@@ -4,6 +4,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import (
     Response,
@@ -50,6 +51,9 @@ from tracker.requests.services import can_edit, find_by_reference, update_reques
 from tracker.security import link_args, roles_required
 from tracker.text import spreadsheet_safe
 
+if TYPE_CHECKING:
+    from tracker.series.services import MissingReport
+
 CSV_COLUMNS = (
     "reference", "title", "agency", "assignee", "status", "due_on", "days", "reason",
     "promised_on", "tracking_number",
@@ -94,6 +98,8 @@ def dashboard() -> str | Response:
         "assignee_id": filters.assignee_id,
         "unassigned": filters.unassigned,
     }
+    if section == REPORTS_SECTION and request.args.get("format") == "csv":
+        return export_reports_csv(today, series.missing_report_rows(today, None, **by_series))
     if section == REPORTS_SECTION:
         reports_count = series.missing_report_count(today, **by_series)
         return render_template(
@@ -183,6 +189,37 @@ def export_csv(section: str, today: date, filters: Filters, sort: str) -> Respon
     # context (and its database session) for as long as the rows are read.
     response = Response(stream_with_context(lines()), mimetype="text/csv")
     name = f"{section}-{today.isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+REPORT_CSV_COLUMNS = (
+    "reference", "title", "agency", "assignee", "report", "period_start", "period_end", "reason",
+)  # fmt: skip
+
+
+def export_reports_csv(today: date, missing: "list[MissingReport]") -> Response:
+    """The "Reports not received" section as a spreadsheet, one row per period."""
+    lines = [csv_line(list(REPORT_CSV_COLUMNS))]
+    for one in missing:
+        r, period = one.request, one.period
+        assignee = period.series.assignee
+        lines.append(
+            csv_line(
+                [
+                    r.reference,
+                    r.title,
+                    r.agency.display_name,
+                    assignee.name if assignee else "",
+                    period.series.report_name,
+                    period.start_on.isoformat(),
+                    period.end_on.isoformat(),
+                    one.reason,
+                ]
+            )  # fmt: skip
+        )
+    response = Response("".join(lines), mimetype="text/csv")
+    name = f"{REPORTS_SECTION}-{today.isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

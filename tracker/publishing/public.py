@@ -27,6 +27,7 @@ from tracker.documents.filetypes import safe_filename
 from tracker.documents.models import Document
 from tracker.documents.routes import stream_document
 from tracker.extensions import db
+from tracker.inputs import whole_number
 from tracker.letters.models import Letter
 from tracker.letters.services import local_today
 from tracker.publishing import queries
@@ -120,7 +121,7 @@ def index() -> str:
     today = today_and_changes()
     session = db.session()
     agencies = queries.public_agencies(session)
-    agency_id = request.args.get("agency", type=int)
+    agency_id = request.args.get("agency", type=whole_number)
     if agency_id not in {agency.id for agency in agencies}:
         agency_id = None
     tags = queries.public_tags(session)
@@ -128,7 +129,9 @@ def index() -> str:
     if topic not in tags:
         topic = ""
     page = db.paginate(
-        queries.listing(agency_id, topic), per_page=PER_PAGE, max_per_page=PER_PAGE,
+        queries.listing(agency_id, topic),
+        page=max(request.args.get("page", 1, type=whole_number), 1),
+        per_page=PER_PAGE, max_per_page=PER_PAGE,
         error_out=False,
     )  # fmt: skip
     shown = [publication.request_id for publication in page.items]
@@ -266,7 +269,7 @@ def download_document(key: str) -> BaseResponse:
 def search() -> str:
     today = today_and_changes()
     words = clean_query(request.args.get("q"))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=whole_number), 1)
     # Only ``q`` and ``page`` are read: the restriction to public text is not an argument.
     hits = search_text(
         db.session(),

@@ -291,8 +291,11 @@ class MissingReport:
     reason: str
 
 
-def missing_report_rows(today: date, **filters: Any) -> list[MissingReport]:
-    """The board's "Reports not received": each ended period without its report."""
+def missing_report_rows(
+    today: date, most: int | None = MOST_REPORT_ROWS, **filters: Any
+) -> list[MissingReport]:
+    """The board's "Reports not received": each ended period without its report (every
+    one of them when ``most`` is None, as the CSV export asks)."""
     periods = db.session.scalars(
         missing_reports_query(today, **filters)
         .options(
@@ -300,7 +303,7 @@ def missing_report_rows(today: date, **filters: Any) -> list[MissingReport]:
             joinedload(SeriesPeriod.request),
         )
         .order_by(SeriesPeriod.end_on, SeriesPeriod.id)
-        .limit(MOST_REPORT_ROWS)
+        .limit(most)
     ).all()
     return [
         MissingReport(
