@@ -238,7 +238,11 @@ class DocumentForm(FlaskForm):
     disposition = SelectField(
         "Disposition", choices=[SelectChoice(d.value, d.value.capitalize()) for d in Disposition]
     )
-    public = BooleanField("Public", description="May appear in a public records room later.")
+    public = BooleanField(
+        "Meant for the public",
+        description="A reminder only: nothing reaches the public records room until staff "
+        "publish it from the request's page.",
+    )
     submit = SubmitField("Save")
 
 
