@@ -89,7 +89,7 @@ def init_app(app: Flask) -> None:
 @bp.after_request
 def public_headers(response: Response) -> Response:
     """The room's own policy (the app's defaults are set only where none is), and for a
-    page shown, caching for five minutes with a validator a browser can ask about."""
+    page shown, caching by anyone who asks again each time, with the validators to ask with."""
     response.headers.setdefault("Content-Security-Policy", POLICY)
     if response.status_code not in (200, 304):
         return response
