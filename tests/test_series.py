@@ -354,6 +354,9 @@ def test_publishing_in_the_public_room_is_kept_on_the_series(client, quarterly):
     assert "Published" in page and "Withdraw from the public room" in page
     db.session.refresh(series)
     assert series.published and series.public_key
+    timeline = text_of(client.get(f"/requests/{series.source_request.reference}"))
+    assert "worked on a request that repeats" in timeline
+    assert f"Published series {series.id} as one page of the public records room." in timeline
     post_form(client, f"{path}/public", {"publish": "no"}, token_from=path)
     assert "Not published" in text_of(client.get(path))
 

@@ -200,7 +200,7 @@ def public_room(series_id: int) -> Response:
     series = get_series_or_404(series_id)
     form = PublicRoomForm()
     if form.validate_on_submit():
-        set_published(series, form.publish.data == "yes")
+        set_published(series, form.publish.data == "yes", current_user)
         db.session.commit()
         flash(
             "Published in the public room." if series.published

@@ -191,13 +191,19 @@ def stop_series(series: RequestSeries, reason: str, actor: User) -> None:
     db.session.flush()
 
 
-def set_published(series: RequestSeries, published: bool) -> None:
-    """Show the series as one page in the public room, or withdraw it."""
+def set_published(series: RequestSeries, published: bool, actor: User | None = None) -> None:
+    """Show the series as one page in the public room, or withdraw it; the source
+    request's timeline says who did which."""
     if published:
         series.published_at = utcnow()
         series.withdrawn_at = None
+        note = f"Published series {series.id} as one page of the public records room."
     elif series.published:
         series.withdrawn_at = utcnow()
+        note = f"Withdrew series {series.id} from the public records room."
+    else:
+        return
+    series.source_request.events.append(RequestEvent(actor=actor, kind="series", note=note))
     db.session.flush()
 
 
