@@ -121,7 +121,7 @@ def notes(record):
 
 def test_staff_publish_a_sent_request_and_see_its_public_address(signed_in, record, staff):
     shown = page(signed_in, f"/requests/{record.reference}")
-    assert "Public records room" in shown and "Not public." in shown
+    assert 'id="public-room"' in shown and "Not public." in shown
     response = publish_request(signed_in, record, "The Chief's quarterly reports.")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/requests/{record.reference}#public-room")
@@ -421,7 +421,7 @@ def test_advocates_and_viewers_neither_see_nor_use_the_forms(
         db.session.commit()
     auth.login(person)
     shown = page(client, f"/requests/{record.reference}")
-    assert "Public records room" not in shown and "/publication" not in shown
+    assert 'id="public-room"' not in shown and "/publication" not in shown
     token_page = f"/requests/{record.reference}"
     for path, data in [
         (f"/requests/{record.reference}/publication", {"summary": ""}),

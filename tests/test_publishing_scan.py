@@ -15,6 +15,7 @@ from tracker.publishing.scan import scan
         ("Booking No. 5512345 at MCJ", "booking_number", "Booking No. 5512345"),
         ("Call (213) 555-0147 after 5", "phone", "(213) 555-0147"),
         ("lives at 1452 W Olympic Blvd, Los Angeles", "street_address", "1452 W Olympic Blvd"),
+        ("write to maria.lopez@example.org today", "email", "maria.lopez@example.org"),
     ],
 )
 def test_what_looks_personal_is_found_with_the_words_around_it(text, kind, found):
