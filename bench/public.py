@@ -1,8 +1,9 @@
 """How fast the public records room answers, with 100,000 requests of which 10,000 are
 published, each with two released documents, one public and one under an embargo.
 
-Run with `python -m bench.public` (SQLite in a temporary folder), or with
-`--db postgresql` on a throwaway PostgreSQL cluster. The requests, items and responses are
+Run with `python -m bench.public` (SQLite in a temporary folder; `--keep FOLDER` keeps
+the database there and measures it again next time), or with `--db postgresql` on a
+throwaway PostgreSQL cluster. The requests, items and responses are
 the scorecards benchmark's (bench/scorecards.py); the documents carry a page of generated
 text each, indexed for search as an upload's text is. Each page is asked for as a visitor
 asks: a GET through the app, without an account, and once more with the ETag the first
@@ -12,17 +13,15 @@ percentile under 100 ms for a page, as for the private pages.
 
 import argparse
 import random
-import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import insert, select
 
+from bench.common import database_options, filled, median_p95, on_database, percentile
 from bench.scorecards import TODAY, fill
-from tests.postgres import PostgresCluster
 from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.agencies.services import seed_agencies
@@ -42,8 +41,31 @@ WORDS = (
 BATCH = 2000
 
 
-def publish(published: int) -> tuple[str, str, str]:
-    """Publish every tenth request, with two documents each; the keys of one of each."""
+def fill_room(requests: int) -> None:
+    """The scorecards benchmark's requests, and every tenth of them published."""
+    seed_agencies()
+    # Until the first account exists every page leads to the setup page.
+    create_user("admin@bench.example", "Bench Admin", Role.ADMIN, "a long bench pass phrase")
+    db.session.commit()
+    agencies = list(db.session.scalars(select(Agency)))
+    print(f"Filling {requests:,} requests across {len(agencies)} agencies…")
+    fill(requests, agencies)
+    rebuild(db.session.connection())
+    db.session.commit()
+    published = requests // 10
+    started = time.perf_counter()
+    publish(published)
+    print(
+        f"published {published:,} requests and {published * 2:,} documents "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE")
+
+
+def publish(published: int) -> None:
+    """Publish every tenth request, with two documents each."""
     rng = random.Random(15)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     document_id = 0
@@ -90,6 +112,10 @@ def publish(published: int) -> tuple[str, str, str]:
         db.session.expunge_all()
         print(f"  {min(start + BATCH, published):>6} published", end="\r", file=sys.stderr)
     print(file=sys.stderr)
+
+
+def sample_keys() -> tuple[str, str, str]:
+    """The public keys of a published request, a public document and an embargoed one."""
     request_key = db.session.scalar(select(RequestPublication.public_key).limit(1))
     shown = db.session.scalar(
         select(DocumentPublication.public_key).where(DocumentPublication.embargo_until.is_(None))
@@ -117,34 +143,20 @@ def measure(app: Flask, path: str, rounds: int) -> tuple[float, float, float, in
             repeat = client.get(path, headers={"If-None-Match": etag})
             again.append(time.perf_counter() - started)
             assert repeat.status_code == 304, (path, repeat.status_code)
-    plain.sort()
-    again.sort()
-
-    def p95(times: list[float]) -> float:
-        return times[min(len(times) - 1, int(len(times) * 0.95))] if times else float("nan")
-
-    return statistics.median(plain), p95(plain), p95(again), status
+    median, p95 = median_p95(plain)
+    return median, p95, percentile(again, 0.95), status
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    database_options(parser)
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     options = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="tracker-bench-")
-    postgres = PostgresCluster() if options.db == "postgresql" else None
-    if postgres is None:
-        bench(options, f"sqlite:///{folder}/bench.sqlite3", folder)
-        return
-    postgres.start()
-    try:
-        bench(options, postgres.url(), folder)
-    finally:
-        postgres.stop()
+    on_database(options, lambda url, folder, ready: bench(options, url, folder, ready))
 
 
-def bench(options: argparse.Namespace, url: str, folder: str) -> None:
+def bench(options: argparse.Namespace, url: str, folder: str, ready: bool) -> None:
     app = create_app(
         {"DATABASE_URL": url, "INSTANCE_PATH": folder, "SECRET_KEY": "bench", "TODAY": TODAY}
     )
@@ -152,25 +164,12 @@ def bench(options: argparse.Namespace, url: str, folder: str) -> None:
 
     with app.app_context():
         upgrade()
-        seed_agencies()
-        # Until the first account exists every page leads to the setup page.
-        create_user("admin@bench.example", "Bench Admin", Role.ADMIN, "a long bench pass phrase")
-        db.session.commit()
-        agencies = list(db.session.scalars(select(Agency)))
-        print(f"Filling {options.requests:,} requests across {len(agencies)} agencies…")
-        fill(options.requests, agencies)
-        rebuild(db.session.connection())
-        db.session.commit()
-        published = options.requests // 10
-        started = time.perf_counter()
-        request_key, shown, held = publish(published)
-        print(
-            f"published {published:,} requests and {published * 2:,} documents "
-            f"in {time.perf_counter() - started:.0f} s"
-        )
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.exec_driver_sql("VACUUM ANALYZE")
+        if not ready:
+            fill_room(options.requests)
+            filled(folder)
+        else:
+            print(f"Measuring the database filled before in {folder}")
+        request_key, shown, held = sample_keys()
         lapd = db.session.scalar(select(Agency.id).where(Agency.slug == "lapd"))
         db.session.remove()
     pages = {

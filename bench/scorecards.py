@@ -16,9 +16,7 @@ percentile under 100 ms on SQLite at 100,000 requests.
 
 import argparse
 import random
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from tests.postgres import PostgresCluster
+from bench.common import median_p95, on_database
 from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.agencies.services import seed_agencies
@@ -148,8 +146,7 @@ def measure(run: Callable[[], object], rounds: int) -> tuple[float, float]:
         run()
         times.append(time.perf_counter() - start)
         db.session.rollback()
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
+    return median_p95(times)
 
 
 def main() -> None:
@@ -158,16 +155,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     options = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="tracker-bench-")
-    postgres = PostgresCluster() if options.db == "postgresql" else None
-    if postgres is None:
-        bench(options, f"sqlite:///{folder}/bench.sqlite3", folder)
-        return
-    postgres.start()
-    try:
-        bench(options, postgres.url(), folder)
-    finally:
-        postgres.stop()
+    on_database(options, lambda url, folder, _ready: bench(options, url, folder))
 
 
 def bench(options: argparse.Namespace, url: str, folder: str) -> None:
@@ -238,10 +226,10 @@ def bench(options: argparse.Namespace, url: str, folder: str) -> None:
             refresh(connection, [request_id])
             times.append(time.perf_counter() - started)
         db.session.commit()
-        times.sort()
+        median, p95 = median_p95(times)
         print(
-            f"refreshing one request's figures: median {statistics.median(times) * 1000:.1f} ms, "
-            f"p95 {times[min(len(times) - 1, int(len(times) * 0.95))] * 1000:.1f} ms"
+            f"refreshing one request's figures: median {median * 1000:.1f} ms, "
+            f"p95 {p95 * 1000:.1f} ms"
         )
 
 

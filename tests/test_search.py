@@ -244,6 +244,33 @@ def test_the_better_match_comes_first(make_request):
     assert [h.reference for h in find("detainer")] == [strong.reference, weak.reference]
 
 
+def test_a_page_far_down_a_filtered_search_is_what_filtering_every_match_gives(
+    make_request, make_agency, monkeypatch
+):
+    """Only the best-ranked matches are filtered first: when too few of them pass, more are
+    taken until the page is full or every match was seen, never a page short or reordered."""
+    import tracker.search.engine as engine
+
+    lapd, sheriff = make_agency(), make_agency()
+    # The best matches (the word in the title too) are all LAPD's; the sheriff's rank lower.
+    for n in range(8):
+        make_request(title=f"Sequoia log {n}", records_sought="Sequoia sequoia.", agency=lapd)
+    for n in range(9):
+        make_request(title=f"Camp records {n}", records_sought=f"Sequoia {n}.", agency=sheriff)
+
+    def pages() -> list[list[str]]:
+        return [
+            [h.reference for h in find("sequoia", agency_id=sheriff.id, limit=3, offset=offset)]
+            for offset in (0, 3, 6, 9)
+        ] + [[h.reference for h in find("sequoia", limit=20)]]
+
+    monkeypatch.setattr(engine, "CANDIDATES", engine.ALL_CANDIDATES)
+    every_match = pages()
+    monkeypatch.setattr(engine, "CANDIDATES", 2)
+    assert pages() == every_match
+    assert [len(page) for page in every_match] == [3, 3, 3, 0, 17]
+
+
 def test_the_command_line_prints_hits_as_json(runner, make_request, upload):
     record = make_request(title="Task force agreements")
     upload(record, "mou.pdf", "Cover page.", "Signed by the Pterodactyl unit commander.")

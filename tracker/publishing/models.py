@@ -9,7 +9,7 @@ that lifts on a date. Withdrawing either keeps the row, with who, when and why.
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User
@@ -26,6 +26,8 @@ def public_key() -> str:
 
 class RequestPublication(Model):
     __tablename__ = "request_publications"
+    # The room's list, newest first.
+    __table_args__ = (Index("ix_request_publications_listed", "published_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("records_requests.id"), unique=True)
@@ -45,6 +47,11 @@ class RequestPublication(Model):
 
 class DocumentPublication(Model):
     __tablename__ = "document_publications"
+    # The feed: the newest by publication, and by the day an embargo lifts.
+    __table_args__ = (
+        Index("ix_document_publications_published", "published_at", "public_key"),
+        Index("ix_document_publications_lifted", "embargo_until", "public_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)

@@ -8,8 +8,10 @@ conditional GET with 304.
 """
 
 import base64
+import functools
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from html import escape as text_escape
 from pathlib import PurePosixPath
@@ -17,7 +19,7 @@ from typing import Any
 
 import nh3
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Flask, Request, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Flask, Request, Response, abort, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from markupsafe import Markup, escape
 from werkzeug.http import is_resource_modified
@@ -51,8 +53,8 @@ POLICY = "; ".join(
         "base-uri 'none'",
     ]
 )
-# Any cache may keep a page, and asks each time whether it changed: the ETag or the date
-# answers 304 at once, and an embargo that lifts, or a document withdrawn, shows at once.
+# Any cache may keep a page, and asks each time whether it changed: the ETag answers 304
+# at once, and an embargo that lifts, or a document withdrawn, shows at once.
 CACHE = "public, no-cache"
 PER_PAGE = 20
 SEARCH_PAGE = 20
@@ -89,14 +91,14 @@ def init_app(app: Flask) -> None:
 @bp.after_request
 def public_headers(response: Response) -> Response:
     """The room's own policy (the app's defaults are set only where none is), and for a
-    page shown, caching by anyone who asks again each time, with the validators to ask with."""
+    page shown, caching by anyone who asks again each time, with the ETag to ask with.
+
+    The ETag is a digest of the page, not a date of the last change: finding that date
+    took a dozen statements over the tables the pages read, more than most pages cost."""
     response.headers.setdefault("Content-Security-Policy", POLICY)
     if response.status_code not in (200, 304):
         return response
     response.headers["Cache-Control"] = CACHE
-    changed = g.get("public_changed_at")
-    if changed is not None:
-        response.last_modified = changed
     if response.status_code == 200 and not response.is_streamed:
         response.add_etag()
         response.make_conditional(request)
@@ -108,33 +110,30 @@ def not_found(error: Exception) -> tuple[str, int]:
     return render_template("public/not_found.html"), 404
 
 
-def today_and_changes() -> Any:
-    today = local_today()
-    g.public_changed_at = queries.last_changed(db.session(), today)
-    return today
-
-
 # Pages ------------------------------------------------------------------------------
 
 
 @bp.get("/")
 def index() -> str:
-    today = today_and_changes()
+    today = local_today()
     session = db.session()
-    agencies = queries.public_agencies(session)
+    facets = queries.facets(session)
+    agencies = queries.agencies_by_name(session, facets.agency_ids)
     agency_id = request.args.get("agency", type=whole_number)
-    if agency_id not in {agency.id for agency in agencies}:
+    if agency_id not in facets.agency_ids:
         agency_id = None
-    tags = queries.public_tags(session)
+    tags = facets.tags
     topic = request.args.get("topic", "").strip().lower()
     if topic not in tags:
         topic = ""
+    # The facets counted the list already: no second count of it.
     page = db.paginate(
         queries.listing(agency_id, topic),
         page=max(request.args.get("page", 1, type=whole_number), 1),
         per_page=PER_PAGE, max_per_page=PER_PAGE,
-        error_out=False,
+        error_out=False, count=False,
     )  # fmt: skip
+    page.total = facets.count(agency_id, topic)
     shown = [publication.request_id for publication in page.items]
     counts: dict[int, int] = {
         request_id: count
@@ -156,7 +155,7 @@ def index() -> str:
 
 @bp.get("/requests/<key>")
 def show_request(key: str) -> str:
-    today = today_and_changes()
+    today = local_today()
     found = queries.public_request(db.session(), today, key)
     if found is None:
         abort(404)
@@ -224,7 +223,7 @@ def _without(html: str, tag: str, css_class: str) -> str:
 
 @bp.get("/documents/<key>")
 def show_document(key: str) -> str:
-    today = today_and_changes()
+    today = local_today()
     found = queries.public_document(db.session(), today, key)
     if found is None:
         abort(404)
@@ -250,14 +249,13 @@ def public_filename(document: Document) -> str:
 
 @bp.get("/documents/<key>/download")
 def download_document(key: str) -> BaseResponse:
-    today = today_and_changes()
+    today = local_today()
     found = queries.public_document(db.session(), today, key)
     if found is None:
         abort(404)
     document = found.document
     # The file's own hash is its validator: a conditional GET never opens the file.
-    changed = g.get("public_changed_at")
-    if not is_resource_modified(request.environ, etag=document.sha256, last_modified=changed):
+    if not is_resource_modified(request.environ, etag=document.sha256):
         unchanged = Response(status=304)
         unchanged.set_etag(document.sha256)
         return unchanged
@@ -268,7 +266,7 @@ def download_document(key: str) -> BaseResponse:
 
 @bp.get("/search")
 def search() -> str:
-    today = today_and_changes()
+    today = local_today()
     words = clean_query(request.args.get("q"))
     page = max(request.args.get("page", 1, type=whole_number), 1)
     # Only ``q`` and ``page`` are read: the restriction to public text is not an argument.
@@ -290,7 +288,7 @@ def search() -> str:
 
 @bp.get("/feed.atom")
 def feed() -> Response:
-    today = today_and_changes()
+    today = local_today()
     found = queries.newly_public(db.session(), today, FEED_ENTRIES)
     generator = FeedGenerator()
     generator.id(url_for("public.feed", _external=True))
@@ -300,7 +298,7 @@ def feed() -> Response:
     generator.link(href=url_for("public.feed", _external=True), rel="self")
     generator.language("en")
     newest: datetime | None = found[0].made_public_at if found else None
-    generator.updated(newest or g.public_changed_at or datetime(2000, 1, 1).astimezone())
+    generator.updated(newest or datetime(2000, 1, 1).astimezone())
     for document in reversed(found):
         link = url_for("public.show_document", key=document.key, _external=True)
         entry = generator.add_entry()
@@ -326,7 +324,15 @@ def charts_of(tables: list[Table]) -> Callable[[str], str]:
 
 
 def chart_src(table: Table) -> str:
-    """The chart as an image inside the page: the room's policy allows images from data."""
+    """The chart as an image inside the page: the room's policy allows images from data.
+
+    Drawing a chart costs more than the queries of its page, and the figures change
+    seldom: a chart is drawn once for the numbers it shows."""
+    return drawn_chart(replace(table, rows=tuple(table.rows)))
+
+
+@functools.lru_cache(maxsize=128)
+def drawn_chart(table: Table) -> str:
     drawn = svg(table)
     # pygal names each chart with a random uuid: named for its table, a page that has not
     # changed reads the same, byte for byte, and keeps its ETag.
@@ -339,7 +345,7 @@ def chart_src(table: Table) -> str:
 
 @bp.get("/agencies")
 def agencies() -> str:
-    today = today_and_changes()
+    today = local_today()
     found, cited = scorecard(Scope(published_only=True), today)
     tables = comparison_tables(found, cited)
     return render_template(
@@ -353,9 +359,9 @@ def agencies() -> str:
 
 @bp.get("/agencies/<int:agency_id>")
 def agency(agency_id: int) -> str:
-    today = today_and_changes()
+    today = local_today()
     shown = db.session.get(Agency, agency_id)
-    if shown is None or shown.id not in {a.id for a in queries.public_agencies(db.session())}:
+    if shown is None or not queries.has_public_requests(db.session(), shown.id):
         abort(404)
     found, cited = scorecard(Scope(agency_id=shown.id, published_only=True), today)
     own = figures_of(shown, found)
@@ -371,7 +377,7 @@ def agency(agency_id: int) -> str:
 
 @bp.get("/series/<key>")
 def show_series(key: str) -> str:
-    today = today_and_changes()
+    today = local_today()
     found = queries.public_series(db.session(), today, key)
     if found is None:
         abort(404)

@@ -69,6 +69,8 @@ def public_documents(today: date) -> Published:
         .join(Document, Document.id == DocumentPublication.document_id)
         .join(RequestPublication, RequestPublication.request_id == Document.request_id)
         .where(document_is_public(today))
+        # Each document is listed with its request's title.
+        .options(joinedload(RequestPublication.request))
     )
 
 
@@ -209,26 +211,61 @@ def listing(agency_id: int | None, tag: str) -> Select[RequestPublication]:
     return rows.order_by(RequestPublication.published_at.desc(), RequestPublication.id.desc())
 
 
-def public_agencies(session: Session) -> list[Agency]:
-    """The agencies with a published request, by name."""
-    return list(
-        session.scalars(
-            select(Agency)
-            .where(Agency.id.in_(select(RecordsRequest.agency_id).where(
-                RecordsRequest.id.in_(public_request_ids())
-            )))
-            .order_by(Agency.name)
+@dataclass(frozen=True)
+class Facets:
+    """What the published requests are, by agency and tags: how many of each pair. The
+    list's choices of agency and topic, and how many requests each choice lists, all come
+    from this one count."""
+
+    groups: list[tuple[int, str, int]]
+
+    @property
+    def agency_ids(self) -> set[int]:
+        return {agency_id for agency_id, _, _ in self.groups}
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted({tag for _, tags, _ in self.groups for tag in tags.split(",") if tag})
+
+    def count(self, agency_id: int | None, tag: str) -> int:
+        return sum(
+            n
+            for agency, tags, n in self.groups
+            if (not agency_id or agency == agency_id) and (not tag or f",{tag}," in tags)
         )
-    )  # fmt: skip
 
 
-def public_tags(session: Session) -> list[str]:
-    tags: set[str] = set()
-    for value in session.scalars(
-        select(RecordsRequest.tags).where(RecordsRequest.id.in_(public_request_ids()))
-    ):
-        tags.update(tag for tag in (value or "").split(",") if tag)
-    return sorted(tags)
+def facets(session: Session) -> Facets:
+    """One grouped count over the published requests. It reads each request's agency and
+    tags from the scorecards' row of it (kept with the request in every flush that touches
+    it), a row a tenth the width of the request's own."""
+    from tracker.scorecards.models import RequestFigures
+
+    rows = session.execute(
+        select(RequestFigures.agency_id, RequestFigures.tags, func.count())
+        .join(RequestPublication, RequestPublication.request_id == RequestFigures.request_id)
+        .where(request_is_public())
+        .group_by(RequestFigures.agency_id, RequestFigures.tags)
+    )
+    return Facets([(agency_id, tags or "", n) for agency_id, tags, n in rows])
+
+
+def agencies_by_name(session: Session, ids: set[int]) -> list[Agency]:
+    if not ids:
+        return []
+    return list(session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)))
+
+
+def has_public_requests(session: Session, agency_id: int) -> bool:
+    return (
+        session.scalar(
+            select(RequestPublication.id)
+            .join(RecordsRequest, RecordsRequest.id == RequestPublication.request_id)
+            .where(request_is_public(), RecordsRequest.agency_id == agency_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 # The feed ---------------------------------------------------------------------------
@@ -244,53 +281,27 @@ def made_public_at(publication: DocumentPublication) -> datetime:
 
 
 def newly_public(session: Session, today: date, limit: int = 50) -> list[PublicDocument]:
-    """The public documents, the latest to become public first."""
-    found = listed(session, public_documents(today))
-    found.sort(key=lambda d: (d.made_public_at, d.key), reverse=True)
-    return found[:limit]
+    """The ``limit`` public documents the latest to become public, first.
 
-
-# When the public pages last changed --------------------------------------------------
-
-
-def series_changes(session: Session) -> list[datetime | None]:
-    from tracker.series.models import RequestSeries, SeriesPeriod
-
-    return [
-        session.scalar(select(func.max(RequestSeries.published_at))),
-        session.scalar(select(func.max(RequestSeries.withdrawn_at))),
-        session.scalar(select(func.max(SeriesPeriod.drafted_at))),
-        session.scalar(select(func.max(SeriesPeriod.report_marked_at))),
-    ]
-
-
-def last_changed(session: Session, today: date) -> datetime | None:
-    """The latest change to anything the public pages show: a publication made, lifted or
-    withdrawn, a published request or its items updated, a document added or deleted."""
-    shown = public_request_ids()
-    moments: list[datetime | None] = [
-        session.scalar(select(func.max(RequestPublication.published_at))),
-        session.scalar(select(func.max(RequestPublication.withdrawn_at))),
-        session.scalar(select(func.max(DocumentPublication.published_at))),
-        session.scalar(select(func.max(DocumentPublication.withdrawn_at))),
-        session.scalar(
-            select(func.max(RecordsRequest.updated_at)).where(RecordsRequest.id.in_(shown))
-        ),
-        session.scalar(
-            select(func.max(RequestItem.updated_at)).where(RequestItem.request_id.in_(shown))
-        ),
-        session.scalar(select(func.max(Document.deleted_at)).where(Document.request_id.in_(shown))),
-        *series_changes(session),
-    ]
-    lifted = session.scalar(
-        select(func.max(DocumentPublication.embargo_until)).where(
-            DocumentPublication.embargo_until <= today
-        )
+    A document became public when it was published or, later, when its embargo lifted.
+    Whichever of the two it is, a document among the latest ``limit`` is among the latest
+    ``limit`` by that moment alone: so the newest by publication and the newest by the
+    embargo's day, each read down an index, hold every one, and only they are sorted.
+    """
+    by_published = public_documents(today).order_by(
+        DocumentPublication.published_at.desc(), DocumentPublication.public_key.desc()
     )
-    if lifted is not None:
-        moments.append(datetime.combine(lifted, time(0), LOCAL_ZONE))
-    known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
-    return max(known) if known else None
+    by_lifted = (
+        public_documents(today)
+        .where(DocumentPublication.embargo_until.is_not(None))
+        .order_by(DocumentPublication.embargo_until.desc(), DocumentPublication.public_key.desc())
+    )
+    found = {
+        document.key: document
+        for rows in (by_published, by_lifted)
+        for document in listed(session, rows.limit(limit))
+    }
+    return sorted(found.values(), key=lambda d: (d.made_public_at, d.key), reverse=True)[:limit]
 
 
 # A series of requests that repeat ----------------------------------------------------

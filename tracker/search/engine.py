@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_session
 
@@ -207,10 +207,7 @@ def search(
         match = fts5_query(words)
         if not match:
             return []
-        rows = session.connection().execute(
-            text(SQLITE_SEARCH.format(where=where)),
-            {**params, "match": match, "start": START, "stop": STOP},
-        )
+        return sqlite_search(session, where, {**params, "match": match})
     else:
         rows = session.connection().execute(
             text(POSTGRES_SEARCH.format(where=where)),
@@ -220,8 +217,8 @@ def search(
 
 
 def public_documents_sql(session: Session, today: date) -> tuple[str, dict[str, Any]]:
-    """The public documents' ids as SQL with named parameters, from the one definition
-    of what is public, to go inside this module's own statements.
+    """Whether the document ``d`` is public, as SQL with named parameters, from the one
+    definition of what is public, to go inside this module's own statements (``d.id IN``).
 
     Compiled as plain SQL, which both databases read, with its parameters renamed apart
     from the statement's own.
@@ -230,7 +227,10 @@ def public_documents_sql(session: Session, today: date) -> tuple[str, dict[str, 
 
     from tracker.publishing.queries import public_document_ids
 
-    compiled = public_document_ids(today).compile(dialect=DefaultDialect(paramstyle="named"))
+    # Asked of each match's document (``d``), the subquery reads a row or two by key,
+    # where the whole list of public documents would be built for every search.
+    mine = public_document_ids(today).where(Document.id == literal_column("d.id"))
+    compiled = mine.compile(dialect=DefaultDialect(paramstyle="named"))
     sqlite_ = is_sqlite(session)
     params = {
         f"public_{name}": value.isoformat() if sqlite_ and isinstance(value, date) else value
@@ -244,22 +244,74 @@ def public_documents_sql(session: Session, today: date) -> tuple[str, dict[str, 
     return sql, params
 
 
+# The first candidates read for a page: enough that a page is nearly always among them.
+CANDIDATES = 200
+# Past this many, the candidates are all the matches.
+ALL_CANDIDATES = 1_000_000
+
+
+def sqlite_search(session: Session, where: str, params: dict[str, Any]) -> list[Hit]:
+    """The page of hits, found among the best-ranked matches alone.
+
+    The index ranks its matches fast, but reading each match's own columns, joining its
+    request and document and testing the filters costs ten times as much. So only the
+    ``candidates`` best-ranked matches go through the rest. Any match outside them ranks
+    below all of them; so when the candidates fill the page, or are every match, the page
+    is exactly what filtering every match would give. Else more are taken, eight times as
+    many each time, until they are.
+    """
+    connection = session.connection()
+    matches = connection.execute(
+        text("SELECT count(*) FROM search_index WHERE search_index MATCH :match"),
+        {"match": params["match"]},
+    ).scalar_one()
+    wanted = params["offset"] + params["limit"]
+    candidates = CANDIDATES + wanted
+    while True:
+        if candidates >= matches:
+            candidates = ALL_CANDIDATES
+        rows = connection.execute(
+            text(SQLITE_SEARCH.format(where=where)),
+            {**params, "candidates": candidates, "start": START, "stop": STOP},
+        ).all()
+        if len(rows) == params["limit"] or candidates == ALL_CANDIDATES:
+            return [hit_from(row) for row in rows]
+        candidates *= 8
+
+
 # Columns: kind, ref_id, request_id, page, occurred_on, title, body. bm25 weighs
 # each column in that order: the unindexed ones count for nothing, a title
-# counts more than a body. bm25 is smaller for better matches.
+# counts more than a body. bm25 is smaller for better matches. The snippet is made for
+# the rows of the page alone. CROSS JOIN keeps SQLite reading the few rows first and the
+# index by rowid after, not every match of the index again.
 SQLITE_SEARCH = """
+WITH candidates AS (
+    SELECT rowid AS id, -bm25(search_index, 0, 0, 0, 0, 0, 4.0, 1.0) AS rank
+    FROM search_index
+    WHERE search_index MATCH :match
+    ORDER BY rank DESC, rowid
+    LIMIT :candidates
+),
+best AS (
+    SELECT c.id, c.rank
+    FROM candidates AS c
+    CROSS JOIN search_index AS s ON s.rowid = c.id
+    JOIN records_requests AS r ON r.id = s.request_id
+    LEFT JOIN documents AS d ON s.kind = 'document' AND d.id = s.ref_id
+    WHERE (s.kind != 'document' OR d.deleted_at IS NULL){where}
+    ORDER BY c.rank DESC, c.id
+    LIMIT :limit OFFSET :offset
+)
 SELECT s.kind, s.ref_id, s.page, s.occurred_on,
        snippet(search_index, -1, :start, :stop, '…', 24) AS marked,
-       -bm25(search_index, 0, 0, 0, 0, 0, 4.0, 1.0) AS rank,
-       r.reference, r.title AS request_title,
+       best.rank, r.reference, r.title AS request_title,
        d.id AS document_id, d.title AS document_title, d.original_filename
-FROM search_index AS s
+FROM best
+CROSS JOIN search_index AS s ON s.rowid = best.id
 JOIN records_requests AS r ON r.id = s.request_id
 LEFT JOIN documents AS d ON s.kind = 'document' AND d.id = s.ref_id
 WHERE search_index MATCH :match
-  AND (s.kind != 'document' OR d.deleted_at IS NULL){where}
-ORDER BY rank DESC, s.rowid
-LIMIT :limit OFFSET :offset
+ORDER BY best.rank DESC, best.id
 """
 
 HEADLINE_OPTIONS = (
