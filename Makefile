@@ -86,7 +86,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.scorecards
 	$(BIN)/python -m bench.public
 	$(BIN)/python bench/upload.py
-	$(BIN)/python bench/search.py
+	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.load
 
 clean:
