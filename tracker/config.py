@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "BODY_TIMEOUT": 10,
     "BODY_MIN_RATE_KB": 20,
     "STORAGE_BACKEND": "local",
+    # Processes a batch of letters is printed in; None: two, or one on a single core.
+    "PRINT_PROCESSES": None,
     # The reply address each request's email carries, e.g.
     # "records+{reference}@coalition.example"; replies to it file themselves. Empty: none.
     "MAIL_REPLY_TO": "",

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import nh3
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2 import meta as jinja_meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
@@ -245,6 +246,12 @@ def make_environment() -> ImmutableSandboxedEnvironment:
 SANDBOX = make_environment()
 
 
+@lru_cache(maxsize=512)
+def compiled(source: str) -> Template:
+    """A template's text compiled in the sandbox, once: compiling costs more than rendering."""
+    return SANDBOX.from_string(source)
+
+
 @dataclass(frozen=True)
 class RenderedLetter:
     subject: str
@@ -258,10 +265,10 @@ def render(
     """Render a template's subject, records description and body in the sandbox."""
     scope = {**context, **values}
     try:
-        records = SANDBOX.from_string(template.records).render(scope).strip()
+        records = compiled(template.records).render(scope).strip()
         scope["records"] = Markup(records)  # noqa: S704  (escaped by the sandbox)
-        subject = SANDBOX.from_string(template.subject).render(scope).strip()
-        body = SANDBOX.from_string(template.body).render(scope).strip()
+        subject = compiled(template.subject).render(scope).strip()
+        body = compiled(template.body).render(scope).strip()
         body = nh3.clean(body, tags=BODY_TAGS, attributes={}, link_rel=None)
     except Exception as error:
         # A template is someone's file: whatever it does wrong is reported, not raised.

@@ -1,6 +1,6 @@
 import re
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -531,4 +531,5 @@ def print_letters() -> BaseResponse:
     # Each draft's own pages are marked; the name warns before the file is opened.
     draft = "-DRAFT" if any_draft else ""
     stamp = local_today().isoformat()
-    return pdf_response(letters_pdf(documents), f"letters-{stamp}-{len(documents)}{draft}.pdf")
+    data = letters_pdf(documents, current_app.config["PRINT_PROCESSES"])
+    return pdf_response(data, f"letters-{stamp}-{len(documents)}{draft}.pdf")
