@@ -125,13 +125,76 @@ def section_query(section: str, today: date, filters: Filters, sort: str = "") -
 
 
 def section_counts(today: date, filters: Filters) -> dict[str, int]:
-    """How many requests each section holds, in one pass over the table."""
+    """How many requests each section holds.
+
+    Unfiltered, from the tallies the database keeps by day (a sum over days, whatever the
+    number of requests); filtered, in one pass over the requests the filters pick. "Waiting
+    on us" is counted from the requests waiting on us by status and from the emails and
+    fees that wait for an answer, never by looking into every request's mail and fees.
+    """
+    counts = tallied_counts(today) if filters == Filters() else filtered_counts(today, filters)
+    return {**counts, "waiting": waiting_count(filters)}
+
+
+# Where each tallied section's days lie, against today.
+TALLIED = {
+    "overdue": ("due", lambda day, today: day < today),
+    "due_soon": (
+        "due",
+        lambda day, today: and_(day >= today, day <= today + timedelta(days=DUE_SOON_DAYS)),
+    ),
+    "past_promised": ("promised", lambda day, today: day < today),
+    "answered": ("answered", lambda day, today: day >= today - timedelta(days=RECENT_DAYS)),
+}
+
+
+def tallied_counts(today: date) -> dict[str, int]:
+    from tracker.deadlines.models import BoardTally as t
+
+    columns = [
+        func.coalesce(
+            func.sum(case((and_(t.kind == kind, days(t.day, today)), t.requests), else_=0)), 0
+        ).label(name)
+        for name, (kind, days) in TALLIED.items()
+    ]
+    return dict(db.session.execute(select(*columns)).one()._mapping)
+
+
+def filtered_counts(today: date, filters: Filters) -> dict[str, int]:
     columns = [
         func.coalesce(func.sum(case((section_condition(name, today), 1), else_=0)), 0).label(name)
-        for name in SECTIONS
+        for name in TALLIED
     ]
     statement = filtered(select(*columns).select_from(RecordsRequest), filters)
     return dict(db.session.execute(statement).one()._mapping)
+
+
+def waiting_count(filters: Filters) -> int:
+    """The requests waiting on us by status, and the others an email or a fee waits on."""
+    from tracker.items.models import Fee, FeeKind
+    from tracker.mail.models import Correspondence
+
+    r = RecordsRequest
+    by_status = filtered(
+        select(func.count()).select_from(r).where(r.status == RequestStatus.WAITING_ON_US),
+        filters,
+    )
+    candidates = (
+        select(Correspondence.request_id)
+        .where(Correspondence.request_id.is_not(None), Correspondence.needs_answer_clause())
+        .union(select(Fee.request_id).where(Fee.removed_at.is_(None), Fee.kind == FeeKind.ESTIMATE))
+    )
+    by_mail_or_fee = filtered(
+        select(func.count())
+        .select_from(r)
+        .where(
+            r.status != RequestStatus.WAITING_ON_US,
+            r.id.in_(candidates),
+            or_(has_unanswered_mail(), fee_awaits_answer()),
+        ),
+        filters,
+    )
+    return (db.session.scalar(by_status) or 0) + (db.session.scalar(by_mail_or_fee) or 0)
 
 
 def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
