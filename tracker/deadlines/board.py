@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.utils import parseaddr
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
@@ -132,8 +133,12 @@ def section_counts(today: date, filters: Filters) -> dict[str, int]:
     on us" is counted from the requests waiting on us by status and from the emails and
     fees that wait for an answer, never by looking into every request's mail and fees.
     """
-    counts = tallied_counts(today) if filters == Filters() else filtered_counts(today, filters)
-    return {**counts, "waiting": waiting_count(filters)}
+    if filters == Filters():
+        counts = {**tallied_counts(today), "waiting": waiting_by_status(filters)}
+    else:
+        counts = filtered_counts(today, filters)
+    counts["waiting"] += waiting_by_mail_or_fee(filters)
+    return counts
 
 
 # Where each tallied section's days lie, against today.
@@ -161,40 +166,50 @@ def tallied_counts(today: date) -> dict[str, int]:
 
 
 def filtered_counts(today: date, filters: Filters) -> dict[str, int]:
+    """The sections' counts, and the requests waiting on us by status, in one pass."""
+    r = RecordsRequest
+    conditions = {
+        **{name: section_condition(name, today) for name in TALLIED},
+        "waiting": r.status == RequestStatus.WAITING_ON_US,
+    }
     columns = [
-        func.coalesce(func.sum(case((section_condition(name, today), 1), else_=0)), 0).label(name)
-        for name in TALLIED
+        func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
+        for name, condition in conditions.items()
     ]
-    statement = filtered(select(*columns).select_from(RecordsRequest), filters)
+    statement = filtered(select(*columns).select_from(r), filters)
     return dict(db.session.execute(statement).one()._mapping)
 
 
-def waiting_count(filters: Filters) -> int:
-    """The requests waiting on us by status, and the others an email or a fee waits on."""
+def waiting_by_status(filters: Filters) -> int:
+    r = RecordsRequest
+    statement = select(func.count()).select_from(r).where(r.status == RequestStatus.WAITING_ON_US)
+    return db.session.scalar(filtered(statement, filters)) or 0
+
+
+def waiting_by_mail_or_fee(filters: Filters) -> int:
+    """The requests not waiting on us by status that an email or a fee estimate waits on,
+    found from the emails and fees that wait rather than from every request."""
+    statement = select(func.count()).select_from(RecordsRequest).where(waits_by_mail_or_fee())
+    return db.session.scalar(filtered(statement, filters)) or 0
+
+
+@cache
+def waits_by_mail_or_fee() -> ColumnElement[bool]:
+    """Built once: the fee rule's correlated subqueries take longer to build than to run."""
     from tracker.items.models import Fee, FeeKind
     from tracker.mail.models import Correspondence
 
     r = RecordsRequest
-    by_status = filtered(
-        select(func.count()).select_from(r).where(r.status == RequestStatus.WAITING_ON_US),
-        filters,
+    mailed = select(Correspondence.request_id).where(
+        Correspondence.request_id.is_not(None), Correspondence.needs_answer_clause()
     )
-    candidates = (
-        select(Correspondence.request_id)
-        .where(Correspondence.request_id.is_not(None), Correspondence.needs_answer_clause())
-        .union(select(Fee.request_id).where(Fee.removed_at.is_(None), Fee.kind == FeeKind.ESTIMATE))
+    estimated = select(Fee.request_id).where(Fee.removed_at.is_(None), Fee.kind == FeeKind.ESTIMATE)
+    # The same rule as the section's, has_unanswered_mail() or fee_awaits_answer(), with
+    # each side starting from the rows it can be true of.
+    return and_(
+        r.status != RequestStatus.WAITING_ON_US,
+        or_(r.id.in_(mailed), and_(r.id.in_(estimated), fee_awaits_answer())),
     )
-    by_mail_or_fee = filtered(
-        select(func.count())
-        .select_from(r)
-        .where(
-            r.status != RequestStatus.WAITING_ON_US,
-            r.id.in_(candidates),
-            or_(has_unanswered_mail(), fee_awaits_answer()),
-        ),
-        filters,
-    )
-    return (db.session.scalar(by_status) or 0) + (db.session.scalar(by_mail_or_fee) or 0)
 
 
 def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
@@ -210,7 +225,10 @@ def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
     if filters.status:
         statement = statement.where(r.status == filters.status)
     if filters.tag:
-        statement = statement.where(r.tags.contains(f",{filters.tag.strip().lower()},"))
+        # Untagged requests are left out first: the tagged ones have an index of their own.
+        statement = statement.where(
+            r.tags != "", r.tags.contains(f",{filters.tag.strip().lower()},")
+        )
     if filters.item_state:
         statement = statement.where(
             exists().where(RequestItem.request_id == r.id, RequestItem.state == filters.item_state)

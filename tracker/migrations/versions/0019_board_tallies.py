@@ -1,6 +1,10 @@
 """The board's counts: how many requests are due, promised and answered on each day,
 kept by triggers on records_requests in the same transaction as every write, so that
-"Overdue" and the other sections are counted from a few hundred days, not every request.
+"Overdue" and the other sections are counted from a few hundred days, not every request;
+and indexes for the board filtered by person and agency, and by a tag.
+
+A batch migration that copies records_requests on SQLite drops its triggers: such a
+migration must create them again (sqlite_triggers below).
 
 Revision ID: 0019
 Revises: 0018
@@ -103,6 +107,12 @@ def upgrade():
             f"SELECT '{kind}', {column}, COUNT(*) FROM records_requests "
             f"WHERE {condition} GROUP BY {column}"
         )
+    op.create_index('ix_records_requests_assignee_agency', 'records_requests', ['assignee_id', 'agency_id'])
+    op.create_index(
+        'ix_records_requests_tagged', 'records_requests',
+        ['tags', 'status', 'determination_on', 'due_on', 'records_promised_on'],
+        sqlite_where=sa.text("tags != ''"), postgresql_where=sa.text("tags != ''"),
+    )
     dialect = op.get_bind().dialect.name
     for statement in postgresql_triggers() if dialect == 'postgresql' else sqlite_triggers():
         op.execute(statement)
@@ -115,4 +125,6 @@ def downgrade():
     else:
         for name in ('insert', 'delete', 'update'):
             op.execute(f"DROP TRIGGER board_tallies_{name}")
+    op.drop_index('ix_records_requests_tagged', table_name='records_requests')
+    op.drop_index('ix_records_requests_assignee_agency', table_name='records_requests')
     op.drop_table('board_tallies')
