@@ -6,6 +6,7 @@ database: the board counts unfiltered sections from tallies the database keeps b
 and filtered ones from the rows themselves, and both must agree with the rule.
 """
 
+import html
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -262,3 +263,34 @@ def test_the_board_shows_the_counts_and_a_new_day_moves_a_request_to_overdue(
     page = client.get(f"/due?section=overdue&agency={lapd.id}").get_data(as_text=True)
     assert tab_counts(page)["overdue"] == 1 and tab_counts(page)["due_soon"] == 0
     assert '<td data-label="Title">Due soon one</td>' in page
+
+
+def test_each_tab_shows_its_count_and_its_link_lists_that_many_requests(
+    client, auth, many, make_user
+):
+    """Through the page: the counts on the tabs, with each filter, are the rows' counts,
+    and each tab's link (which keeps the filter) lists exactly that many requests."""
+    agencies, staff = many["agencies"], many["staff"]
+    auth.login(staff[0])
+    queries = {
+        "": Filters(),
+        f"&agency={agencies[0].id}": Filters(agency_id=agencies[0].id),
+        f"&assignee={staff[1].id}": Filters(assignee_id=staff[1].id),
+        "&assignee=none": Filters(unassigned=True),
+        "&assignee=me": Filters(assignee_id=staff[0].id),
+        "&tag=ICE": Filters(tag="ice"),
+        f"&agency={agencies[1].id}&tag=visa": Filters(agency_id=agencies[1].id, tag="visa"),
+    }
+    for query, filters in queries.items():
+        page = client.get(f"/due?section=overdue{query}&per_page=100").get_data(as_text=True)
+        counts = tab_counts(page)
+        assert {name: counts[name] for name in SECTIONS} == expected(TODAY, filters), query
+        for href in re.findall(r'<a href="(/due\?[^"]*)"[^>]*>[^<]*<span class="count">', page):
+            link = html.unescape(href)
+            name = re.search(r"section=(\w+)", link)
+            assert name is not None
+            if name.group(1) not in SECTIONS:
+                continue
+            listed = client.get(f"{link}&per_page=100").get_data(as_text=True)
+            rows = listed.count('<td data-label="Title">')
+            assert rows == counts[name.group(1)], (link, rows)
