@@ -71,8 +71,10 @@ def section_condition(section: str, today: date) -> ColumnElement[bool]:
     raise ValueError(f"unknown section {section!r}")
 
 
+@cache
 def fee_awaits_answer() -> ColumnElement[bool]:
-    """A fee estimate waits for us to pay, ask a waiver or withdraw (the fees' own rule)."""
+    """A fee estimate waits for us to pay, ask a waiver or withdraw (the fees' own rule).
+    Built once: its correlated subqueries take longer to build than to run."""
     from tracker.fees.services import estimate_awaits_answer
 
     return estimate_awaits_answer()
@@ -188,28 +190,42 @@ def waiting_by_status(filters: Filters) -> int:
 
 def waiting_by_mail_or_fee(filters: Filters) -> int:
     """The requests not waiting on us by status that an email or a fee estimate waits on,
-    found from the emails and fees that wait rather than from every request."""
-    statement = select(func.count()).select_from(RecordsRequest).where(waits_by_mail_or_fee())
-    return db.session.scalar(filtered(statement, filters)) or 0
+    found from the emails and fees that wait rather than from every request: those an
+    email waits on, then those a fee waits on and no email."""
+    r = RecordsRequest
+    mailed, estimated = waiting_candidates()
+    by_mail = (
+        select(func.count())
+        .select_from(r)
+        .where(r.status != RequestStatus.WAITING_ON_US, r.id.in_(mailed))
+    )
+    by_fee = (
+        select(func.count())
+        .select_from(r)
+        .where(
+            r.status != RequestStatus.WAITING_ON_US,
+            r.id.in_(estimated),
+            r.id.not_in(mailed),
+            fee_awaits_answer(),
+        )
+    )
+    both = select(
+        filtered(by_mail, filters).scalar_subquery() + filtered(by_fee, filters).scalar_subquery()
+    )
+    return db.session.scalar(both) or 0
 
 
 @cache
-def waits_by_mail_or_fee() -> ColumnElement[bool]:
-    """Built once: the fee rule's correlated subqueries take longer to build than to run."""
+def waiting_candidates() -> tuple[Select[Any], Select[Any]]:
+    """The requests an email waits on, and those with a fee estimate; built once."""
     from tracker.items.models import Fee, FeeKind
     from tracker.mail.models import Correspondence
 
-    r = RecordsRequest
     mailed = select(Correspondence.request_id).where(
         Correspondence.request_id.is_not(None), Correspondence.needs_answer_clause()
     )
     estimated = select(Fee.request_id).where(Fee.removed_at.is_(None), Fee.kind == FeeKind.ESTIMATE)
-    # The same rule as the section's, has_unanswered_mail() or fee_awaits_answer(), with
-    # each side starting from the rows it can be true of.
-    return and_(
-        r.status != RequestStatus.WAITING_ON_US,
-        or_(r.id.in_(mailed), and_(r.id.in_(estimated), fee_awaits_answer())),
-    )
+    return mailed, estimated
 
 
 def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
