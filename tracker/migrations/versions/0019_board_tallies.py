@@ -26,25 +26,33 @@ depends_on = None
 # list needs a migration that changes these triggers and counts the tallies again.
 PAUSED = "('draft', 'waiting_on_us', 'fulfilled', 'denied', 'no_records', 'withdrawn', 'abandoned')"
 
-# kind: (the day it is counted on, when a row counts), for a row called X.
+# kind: (the day it is counted on, when a row counts), for a row called X. Requests
+# waiting on us by status are counted whatever their dates, on one day that stands for all.
+ANY_DAY = "ANY_DAY"
 KINDS = {
-    'due': ('due_on', f"X.determination_on IS NULL AND X.status NOT IN {PAUSED}"),
-    'promised': ('records_promised_on', f"X.status NOT IN {PAUSED}"),
-    'answered': ('determination_on', "TRUE"),
+    'due': ('X.due_on', f"X.determination_on IS NULL AND X.status NOT IN {PAUSED}"),
+    'promised': ('X.records_promised_on', f"X.status NOT IN {PAUSED}"),
+    'answered': ('X.determination_on', "TRUE"),
+    'waiting': (ANY_DAY, "X.status = 'waiting_on_us'"),
 }
 WATCHED = "status, determination_on, due_on, records_promised_on"
 
 
 def counts_of(row, kind):
-    column, condition = KINDS[kind]
-    return column, f"{row}.{column} IS NOT NULL AND ({condition.replace('X.', row + '.')})"
+    """The day a row called ``row`` is counted on, and when it counts."""
+    # A date literal: SQLite keeps dates as text; PostgreSQL needs to be told it is one.
+    literal = "DATE '2000-01-01'" if op.get_bind().dialect.name == 'postgresql' else "'2000-01-01'"
+    day, condition = (
+        part.replace('X.', row + '.').replace(ANY_DAY, literal) for part in KINDS[kind]
+    )
+    return day, f"{day} IS NOT NULL AND ({condition})"
 
 
 def sqlite_triggers():
     def add(kind):
         column, condition = counts_of('NEW', kind)
         return (
-            f"INSERT INTO board_tallies (kind, day, requests) SELECT '{kind}', NEW.{column}, 1 "
+            f"INSERT INTO board_tallies (kind, day, requests) SELECT '{kind}', {column}, 1 "
             f"WHERE {condition} "
             "ON CONFLICT (kind, day) DO UPDATE SET requests = requests + 1;"
         )
@@ -53,7 +61,7 @@ def sqlite_triggers():
         column, condition = counts_of('OLD', kind)
         return (
             f"UPDATE board_tallies SET requests = requests - 1 "
-            f"WHERE kind = '{kind}' AND day = OLD.{column} AND {condition};"
+            f"WHERE kind = '{kind}' AND day = {column} AND {condition};"
         )
 
     adds = " ".join(add(kind) for kind in KINDS)
@@ -71,7 +79,7 @@ def postgresql_triggers():
         column, condition = counts_of('NEW', kind)
         return (
             f"IF TG_OP <> 'DELETE' AND {condition} THEN "
-            f"INSERT INTO board_tallies (kind, day, requests) VALUES ('{kind}', NEW.{column}, 1) "
+            f"INSERT INTO board_tallies (kind, day, requests) VALUES ('{kind}', {column}, 1) "
             "ON CONFLICT (kind, day) DO UPDATE SET requests = board_tallies.requests + 1; "
             "END IF;"
         )
@@ -81,7 +89,7 @@ def postgresql_triggers():
         return (
             f"IF TG_OP <> 'INSERT' AND {condition} THEN "
             f"UPDATE board_tallies SET requests = requests - 1 "
-            f"WHERE kind = '{kind}' AND day = OLD.{column}; END IF;"
+            f"WHERE kind = '{kind}' AND day = {column}; END IF;"
         )
 
     body = " ".join([*(remove(kind) for kind in KINDS), *(add(kind) for kind in KINDS)])
@@ -105,7 +113,7 @@ def upgrade():
         op.execute(
             f"INSERT INTO board_tallies (kind, day, requests) "
             f"SELECT '{kind}', {column}, COUNT(*) FROM records_requests "
-            f"WHERE {condition} GROUP BY {column}"
+            f"WHERE {condition} GROUP BY 2"
         )
     op.create_index('ix_records_requests_assignee_agency', 'records_requests', ['assignee_id', 'agency_id'])
     op.create_index(
