@@ -82,7 +82,7 @@ test: lint typecheck test-sqlite test-postgresql
 # Benchmarks print their figures; they are not tests.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.letters
-	$(BIN)/python bench/dashboard.py
+	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.scorecards
 	$(BIN)/python -m bench.public
 	$(BIN)/python bench/upload.py

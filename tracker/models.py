@@ -2,7 +2,7 @@
 
 from tracker.agencies.models import Agency
 from tracker.auth.models import AccountLink, LoginAttempt, Role, User
-from tracker.deadlines.models import AgencyCalendarDay, ReminderLog
+from tracker.deadlines.models import AgencyCalendarDay, BoardTally, ReminderLog
 from tracker.documents.models import AgencyResponse, Document
 from tracker.items.models import ExemptionCitation, Fee, ItemAnswer, RequestItem
 from tracker.letters.models import Letter, RequesterProfile, RequestGroup
@@ -30,6 +30,7 @@ __all__ = [
     "Fee",
     "ItemAnswer",
     "AgencyCalendarDay",
+    "BoardTally",
     "ReminderLog",
     "Letter",
     "MailFetch",

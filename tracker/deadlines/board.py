@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.utils import parseaddr
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.agencies.models import Agency
@@ -70,8 +71,10 @@ def section_condition(section: str, today: date) -> ColumnElement[bool]:
     raise ValueError(f"unknown section {section!r}")
 
 
+@cache
 def fee_awaits_answer() -> ColumnElement[bool]:
-    """A fee estimate waits for us to pay, ask a waiver or withdraw (the fees' own rule)."""
+    """A fee estimate waits for us to pay, ask a waiver or withdraw (the fees' own rule).
+    Built once: its correlated subqueries take longer to build than to run."""
     from tracker.fees.services import estimate_awaits_answer
 
     return estimate_awaits_answer()
@@ -125,13 +128,100 @@ def section_query(section: str, today: date, filters: Filters, sort: str = "") -
 
 
 def section_counts(today: date, filters: Filters) -> dict[str, int]:
-    """How many requests each section holds, in one pass over the table."""
+    """How many requests each section holds.
+
+    Unfiltered, from the tallies the database keeps by day (a sum over days, whatever the
+    number of requests); filtered, in one pass over the requests the filters pick. "Waiting
+    on us" is counted from the requests waiting on us by status and from the emails and
+    fees that wait for an answer, never by looking into every request's mail and fees.
+    """
+    if filters == Filters():
+        counts = tallied_counts(today)
+    else:
+        counts = filtered_counts(today, filters)
+    counts["waiting"] += waiting_by_mail_or_fee(filters)
+    return counts
+
+
+# Where each tallied section's days lie, against today.
+TALLIED = {
+    "overdue": ("due", lambda day, today: day < today),
+    "due_soon": (
+        "due",
+        lambda day, today: and_(day >= today, day <= today + timedelta(days=DUE_SOON_DAYS)),
+    ),
+    "past_promised": ("promised", lambda day, today: day < today),
+    "answered": ("answered", lambda day, today: day >= today - timedelta(days=RECENT_DAYS)),
+    # By status only, on the one day the database counts them all on.
+    "waiting": ("waiting", lambda day, today: true()),
+}
+
+
+def tallied_counts(today: date) -> dict[str, int]:
+    from tracker.deadlines.models import BoardTally as t
+
     columns = [
-        func.coalesce(func.sum(case((section_condition(name, today), 1), else_=0)), 0).label(name)
-        for name in SECTIONS
+        func.coalesce(
+            func.sum(case((and_(t.kind == kind, days(t.day, today)), t.requests), else_=0)), 0
+        ).label(name)
+        for name, (kind, days) in TALLIED.items()
     ]
-    statement = filtered(select(*columns).select_from(RecordsRequest), filters)
+    return dict(db.session.execute(select(*columns)).one()._mapping)
+
+
+def filtered_counts(today: date, filters: Filters) -> dict[str, int]:
+    """The sections' counts, and the requests waiting on us by status, in one pass."""
+    r = RecordsRequest
+    conditions = {
+        **{name: section_condition(name, today) for name in TALLIED if name != "waiting"},
+        "waiting": r.status == RequestStatus.WAITING_ON_US,
+    }
+    columns = [
+        func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
+        for name, condition in conditions.items()
+    ]
+    statement = filtered(select(*columns).select_from(r), filters)
     return dict(db.session.execute(statement).one()._mapping)
+
+
+def waiting_by_mail_or_fee(filters: Filters) -> int:
+    """The requests not waiting on us by status that an email or a fee estimate waits on,
+    found from the emails and fees that wait rather than from every request: those an
+    email waits on, then those a fee waits on and no email."""
+    r = RecordsRequest
+    mailed, estimated = waiting_candidates()
+    by_mail = (
+        select(func.count())
+        .select_from(r)
+        .where(r.status != RequestStatus.WAITING_ON_US, r.id.in_(mailed))
+    )
+    by_fee = (
+        select(func.count())
+        .select_from(r)
+        .where(
+            r.status != RequestStatus.WAITING_ON_US,
+            r.id.in_(estimated),
+            r.id.not_in(mailed),
+            fee_awaits_answer(),
+        )
+    )
+    both = select(
+        filtered(by_mail, filters).scalar_subquery() + filtered(by_fee, filters).scalar_subquery()
+    )
+    return db.session.scalar(both) or 0
+
+
+@cache
+def waiting_candidates() -> tuple[Select[Any], Select[Any]]:
+    """The requests an email waits on, and those with a fee estimate; built once."""
+    from tracker.items.models import Fee, FeeKind
+    from tracker.mail.models import Correspondence
+
+    mailed = select(Correspondence.request_id).where(
+        Correspondence.request_id.is_not(None), Correspondence.needs_answer_clause()
+    )
+    estimated = select(Fee.request_id).where(Fee.removed_at.is_(None), Fee.kind == FeeKind.ESTIMATE)
+    return mailed, estimated
 
 
 def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
@@ -147,7 +237,10 @@ def filtered(statement: Select[Any], filters: Filters) -> Select[Any]:
     if filters.status:
         statement = statement.where(r.status == filters.status)
     if filters.tag:
-        statement = statement.where(r.tags.contains(f",{filters.tag.strip().lower()},"))
+        # Untagged requests are left out first: the tagged ones have an index of their own.
+        statement = statement.where(
+            r.tags != "", r.tags.contains(f",{filters.tag.strip().lower()},")
+        )
     if filters.item_state:
         statement = statement.where(
             exists().where(RequestItem.request_id == r.id, RequestItem.state == filters.item_state)

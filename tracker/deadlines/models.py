@@ -52,3 +52,20 @@ class ReminderLog(Model):
     reason: Mapped[str] = mapped_column(String(20))
     sent_on: Mapped[date] = mapped_column(Date)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BoardTally(Model):
+    """How many requests the board counts on each day, kept by the database's triggers on
+    ``records_requests`` in the same transaction as every write (migration 0019).
+
+    ``kind`` "due": requests waiting for a determination, by their due date; "promised":
+    open requests, by the day records were promised; "answered": by the determination's
+    day. A section's count is a sum over days before or after today, so it stays right
+    as the days pass, and costs the number of days, not the number of requests.
+    """
+
+    __tablename__ = "board_tallies"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    requests: Mapped[int] = mapped_column(default=0)

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.agencies.models import Agency
@@ -103,7 +103,23 @@ class ReferenceCounter(Model):
 
 class RecordsRequest(Model):
     __tablename__ = "records_requests"
-    __table_args__ = (UniqueConstraint("year", "number", name="uq_records_requests_year_number"),)
+    __table_args__ = (
+        UniqueConstraint("year", "number", name="uq_records_requests_year_number"),
+        # The board filtered by person and agency at once.
+        Index("ix_records_requests_assignee_agency", "assignee_id", "agency_id"),
+        # The board filtered by a tag: the tagged requests only, with what their sections
+        # are counted from, so the count reads this index and not the table.
+        Index(
+            "ix_records_requests_tagged",
+            "tags",
+            "status",
+            "determination_on",
+            "due_on",
+            "records_promised_on",
+            sqlite_where=text("tags != ''"),
+            postgresql_where=text("tags != ''"),
+        ),  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(30), unique=True)
