@@ -36,6 +36,8 @@ KINDS = {
     'waiting': (ANY_DAY, "X.status = 'waiting_on_us'"),
 }
 WATCHED = "status, determination_on, due_on, records_promised_on"
+# The advisory lock the PostgreSQL trigger takes (a number of the tracker's own).
+TALLY_LOCK = 190019
 
 
 def counts_of(row, kind):
@@ -92,7 +94,12 @@ def postgresql_triggers():
             f"WHERE kind = '{kind}' AND day = {column}; END IF;"
         )
 
-    body = " ".join([*(remove(kind) for kind in KINDS), *(add(kind) for kind in KINDS)])
+    # Two requests changed at once may move between the same two days in opposite
+    # directions, each transaction then holding one day's row and waiting for the other's:
+    # a deadlock, and one of the changes refused. One lock for every change to the
+    # tallies, held to the end of the transaction, makes them wait their turn instead.
+    lock = f"PERFORM pg_advisory_xact_lock({TALLY_LOCK});"
+    body = " ".join([lock, *(remove(kind) for kind in KINDS), *(add(kind) for kind in KINDS)])
     return [
         "CREATE FUNCTION board_tallies_count() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN {body} RETURN NULL; END $$",
