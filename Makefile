@@ -85,7 +85,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python -m bench.scorecards
 	$(BIN)/python -m bench.public
-	$(BIN)/python bench/upload.py
+	$(BIN)/python -m bench.upload
 	$(BIN)/python bench/search.py
 	$(BIN)/python -m bench.load
 
