@@ -92,9 +92,15 @@ class CappedSpool(tempfile.SpooledTemporaryFile):
 
 
 def file_stream() -> IO[bytes]:
-    """A file of a form: a view without files takes none, so keeps nothing of it."""
+    """A file of a form: a view without files keeps nothing of it; an upload view writes it
+    straight into the staging folder, hashed on the way, for ``stage`` to take whole."""
     limits = upload_limits()
-    return CappedSpool(limits[0] if limits else 0)
+    if limits is None:
+        return CappedSpool(0)
+    from tracker.documents.services import staging_folder
+    from tracker.documents.storage import Receiving
+
+    return Receiving(staging_folder(), limits[0])
 
 
 class Deadlines:
