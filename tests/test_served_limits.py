@@ -6,6 +6,7 @@ server is held to a 1 MB file (so a 4 MB upload) and a 2-second grace for bodies
 """
 
 import hashlib
+import io
 import random
 import re
 import socket
@@ -28,6 +29,7 @@ from tracker.auth.models import Role
 from tracker.auth.services import create_user
 from tracker.documents.models import Document
 from tracker.extensions import db
+from tracker.limits import READ_AHEAD, DeadlineInput
 from tracker.requests.services import RequestValues, create_request
 
 TODAY = date(2026, 11, 17)
@@ -427,6 +429,39 @@ def test_a_served_upload_cut_short_leaves_no_file(server):
     assert server.documents() == before
     assert server.kept() == kept
     assert server.staged() == []
+
+
+class Recorded(io.BytesIO):
+    """A body that notes how much it was asked for at a time."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+def test_a_large_body_arriving_fast_is_read_in_large_pieces_and_handed_on_as_asked():
+    data = random.Random(4).randbytes(3 * MB + 12345).replace(b"\n", b"-")
+    data = data[: 2 * MB] + b"a line\n" + data[2 * MB :]
+    body = Recorded(data)
+    stream = DeadlineInput(body, None, len(data), grace=60, min_rate=20 * 1024)
+    pieces = []
+    while len(b"".join(pieces)) < 2 * MB:
+        piece = stream.read(64 * 1024)
+        assert len(piece) <= 64 * 1024
+        pieces.append(piece)
+    pieces.append(stream.readline())
+    assert pieces[-1].endswith(b"a line\n")
+    pieces.append(stream.read(1000))
+    pieces.append(stream.read())
+    assert b"".join(pieces) == data
+    # Small reads until a megabyte has come in fast, then a megabyte at a time.
+    assert body.asked[:16] == [64 * 1024] * 16
+    assert READ_AHEAD in body.asked
+    assert stream.read(10) == b""
 
 
 # Slow bodies: dropped with 408 once their time is up.
