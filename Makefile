@@ -85,7 +85,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.scorecards
 	$(BIN)/python -m bench.public
-	$(BIN)/python bench/upload.py
+	$(BIN)/python -m bench.upload
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.load
 

@@ -5,6 +5,9 @@ without its body, or a body a few bytes at a time, and see when the answer comes
 server is held to a 1 MB file (so a 4 MB upload) and a 2-second grace for bodies.
 """
 
+import hashlib
+import io
+import random
 import re
 import socket
 import threading
@@ -26,6 +29,7 @@ from tracker.auth.models import Role
 from tracker.auth.services import create_user
 from tracker.documents.models import Document
 from tracker.extensions import db
+from tracker.limits import READ_AHEAD, DeadlineInput
 from tracker.requests.services import RequestValues, create_request
 
 TODAY = date(2026, 11, 17)
@@ -65,6 +69,11 @@ class Server:
 
     def signed_in(self, email: str) -> tuple[str, str]:
         """The session cookie of someone signed in, and a form token of theirs."""
+        session, token = self.session(email)
+        return session.cookies["session"], token
+
+    def session(self, email: str) -> tuple[requests.Session, str]:
+        """A browser's session signed in through the sign-in form, and a form token of theirs."""
         session = requests.Session()
         page = session.get(self.live.url("/login"), timeout=30)
         token = CSRF_RE.search(page.text)
@@ -77,7 +86,35 @@ class Server:
         assert "Sign out" in answer.text
         page = session.get(self.live.url(f"/requests/{self.reference}"), timeout=30)
         token = CSRF_RE.search(page.text)
-        return session.cookies["session"], token.group(1) if token else ""
+        return session, token.group(1) if token else ""
+
+    def staged(self) -> list[Path]:
+        """What is in the staging folder, where uploads are received."""
+        staging = self.instance / "documents" / ".staging"
+        return sorted(staging.iterdir()) if staging.is_dir() else []
+
+    def kept(self) -> list[Path]:
+        """The stored files: every file of the document store but the staging folder."""
+        folder = self.instance / "documents"
+        return sorted(p for p in folder.rglob("*") if p.is_file() and ".staging" not in p.parts)
+
+    def stored(self, digest: str) -> tuple[int, str] | None:
+        """The size and key of the document whose SHA-256 is ``digest``."""
+        app = create_app(
+            {
+                "INSTANCE_PATH": str(self.instance),
+                "DATABASE_URL": self.live.env["TRACKER_DATABASE_URL"],
+            }
+        )
+        with app.app_context():
+            try:
+                document = db.session.scalars(
+                    select(Document).where(Document.sha256 == digest)
+                ).one_or_none()
+                return None if document is None else (document.size, document.storage_key)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
 
     def documents(self) -> int:
         app = create_app(
@@ -315,6 +352,116 @@ def test_a_chunked_upload_is_cut_off_past_the_limit_and_nothing_is_kept(server):
     staging = server.instance / "documents" / ".staging"
     assert not staging.exists() or list(staging.iterdir()) == []
     assert server.documents() == before
+
+
+# An upload as served: received into the staging folder while the form is read, then
+# stored whole by a rename; what is refused or cut short leaves nothing behind.
+
+
+def upload_files(server: Server, files: list[tuple[str, bytes, str]], token: bool = True) -> str:
+    """Upload through the request page's form as a browser does; the page shown next."""
+    session, csrf = server.session(STAFF)
+    answer = session.post(
+        server.live.url(f"/requests/{server.reference}/documents"),
+        data={"csrf_token": csrf} if token else {},
+        files=[("files", file) for file in files],
+        timeout=60,
+    )
+    return answer.text if token else str(answer.status_code)
+
+
+def contents(seed: int, size: int) -> bytes:
+    return b"%PDF-1.4\n" + random.Random(seed).randbytes(size)
+
+
+def test_a_served_upload_is_stored_whole_with_its_digest_and_leaves_nothing_staged(server):
+    data = contents(1, 900_000)
+    page = upload_files(server, [("scan.pdf", data, "application/pdf")])
+    assert "Stored 1 file(s)." in page
+    stored = server.stored(hashlib.sha256(data).hexdigest())
+    assert stored is not None
+    size, key = stored
+    assert size == len(data)
+    kept = server.instance / "documents" / Path(*key.split("/"))
+    assert kept.read_bytes() == data
+    assert server.staged() == []
+
+
+def test_a_served_upload_over_the_file_limit_is_refused_and_leaves_no_file(server):
+    before, kept = server.documents(), server.kept()
+    page = upload_files(server, [("big.pdf", contents(2, MB + 10), "application/pdf")])
+    assert "Not stored: “big.pdf”. It is larger than the 1 MB limit." in page
+    assert server.documents() == before
+    assert server.kept() == kept
+    assert server.staged() == []
+
+
+def test_a_served_upload_of_a_refused_type_leaves_no_file(server):
+    before, kept = server.documents(), server.kept()
+    page_of_script = b"<html><script>alert(1)</script></html>" + b" " * 600_000
+    page = upload_files(server, [("notes.pdf", page_of_script, "application/pdf")])
+    assert "Not stored: “notes.pdf”. Web pages, scripts and SVG files are not accepted" in page
+    assert server.documents() == before
+    assert server.kept() == kept
+    assert server.staged() == []
+
+
+def test_a_served_upload_without_its_form_token_is_refused_and_leaves_no_file(server):
+    before, kept = server.documents(), server.kept()
+    status = upload_files(server, [("scan.pdf", contents(3, 600_000), "application/pdf")], False)
+    assert status == "400"
+    assert server.documents() == before
+    assert server.kept() == kept
+    assert server.staged() == []
+
+
+def test_a_served_upload_cut_short_leaves_no_file(server):
+    """The laptop lid closes halfway: what was received is removed with the request."""
+    cookie, token = server.signed_in(STAFF)
+    before, kept = server.documents(), server.kept()
+    exchange = Exchange(server.port, upload_head(server, cookie, 3 * MB))
+    try:
+        exchange.send(upload_start(token) + b"0" * MB)
+        exchange.sock.shutdown(socket.SHUT_WR)
+        assert exchange.status(wait=10) == 400
+    finally:
+        exchange.close()
+    assert server.documents() == before
+    assert server.kept() == kept
+    assert server.staged() == []
+
+
+class Recorded(io.BytesIO):
+    """A body that notes how much it was asked for at a time."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+def test_a_large_body_arriving_fast_is_read_in_large_pieces_and_handed_on_as_asked():
+    data = random.Random(4).randbytes(3 * MB + 12345).replace(b"\n", b"-")
+    data = data[: 2 * MB] + b"a line\n" + data[2 * MB :]
+    body = Recorded(data)
+    stream = DeadlineInput(body, None, len(data), grace=60, min_rate=20 * 1024)
+    pieces = []
+    while len(b"".join(pieces)) < 2 * MB:
+        piece = stream.read(64 * 1024)
+        assert len(piece) <= 64 * 1024
+        pieces.append(piece)
+    pieces.append(stream.readline())
+    assert pieces[-1].endswith(b"a line\n")
+    pieces.append(stream.read(1000))
+    pieces.append(stream.read())
+    assert b"".join(pieces) == data
+    # Small reads until a megabyte has come in fast, then a megabyte at a time.
+    assert body.asked[:16] == [64 * 1024] * 16
+    assert READ_AHEAD in body.asked
+    assert stream.read(10) == b""
 
 
 # Slow bodies: dropped with 408 once their time is up.

@@ -3,6 +3,7 @@
 The S3 tests talk to a real S3 server (moto's), over HTTP on a free local port.
 """
 
+import hashlib
 import io
 import logging
 import os
@@ -24,7 +25,7 @@ from tracker.documents import cli as document_cli
 from tracker.documents.models import Document
 from tracker.documents.s3 import S3Storage
 from tracker.documents.services import delete_document, staging_folder, storage, store_files
-from tracker.documents.storage import LocalStorage, stage
+from tracker.documents.storage import LocalStorage, Receiving, TooLarge, stage
 from tracker.extensions import db
 
 KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
@@ -87,6 +88,50 @@ def test_a_staged_file_is_moved_into_place_whole_not_copied(tmp_path):
     assert local.path(key).read_bytes() == data
     assert not staged.path.exists()
     assert files_under(tmp_path / "staging") == []
+
+
+def receive(folder: Path, data: bytes, cap: int) -> Receiving:
+    """A file of a form as the form parser writes it: in pieces of its own size."""
+    received = Receiving(folder, cap)
+    for start in range(0, len(data), 65_000):
+        received.write(data[start : start + 65_000])
+    received.seek(0)
+    return received
+
+
+def test_a_file_received_while_the_form_is_read_is_staged_as_it_is(tmp_path):
+    folder = tmp_path / "staging"
+    data = text_bytes("received once", 300_000)
+    received = receive(folder, data, LIMIT)
+    staged = stage(received, folder, LIMIT)
+    # The very file written while the form was read, hashed on the way: no second copy.
+    assert staged.path == received.path
+    assert files_under(folder) == [staged.path]
+    assert (staged.size, staged.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert staged.head == data[:8192]
+    assert staged.path.read_bytes() == data
+    received.close()  # the request ends: a file taken for the store stays for it
+    key = LocalStorage(tmp_path / "documents").put(staged)
+    assert LocalStorage(tmp_path / "documents").path(key).read_bytes() == data
+    assert files_under(folder) == []
+
+
+def test_a_received_file_past_the_limit_is_refused_and_removed(tmp_path):
+    folder = tmp_path / "staging"
+    received = receive(folder, text_bytes("too large", 5000), 4000)
+    # One byte more than the cap is kept, to tell it is too large; the rest is dropped.
+    assert received.path.stat().st_size == 4001
+    with pytest.raises(TooLarge, match="larger than the 0 MB limit"):
+        stage(received, folder, 4000)
+    assert files_under(folder) == []
+
+
+def test_a_received_file_that_is_never_stored_goes_when_it_is_closed(tmp_path):
+    folder = tmp_path / "staging"
+    received = receive(folder, text_bytes("refused", 5000), LIMIT)
+    assert files_under(folder) == [received.path]
+    received.close()
+    assert files_under(folder) == []
 
 
 def test_an_interrupted_stream_leaves_nothing_behind(tmp_path):

@@ -115,7 +115,9 @@ class TextWithoutNul(ImmutableMultiDict[str, Any]):
 class TrackerRequest(Request):
     """No NUL reaches a view: no one types one, and PostgreSQL cannot store it.
 
-    A file in a form is written no further than one byte past the upload limit.
+    A file in a form is written no further than one byte past the upload limit, and
+    is closed with the request (which removes it from the staging folder unless it
+    was stored).
     """
 
     parameter_storage_class = TextWithoutNul
@@ -129,7 +131,17 @@ class TrackerRequest(Request):
     ) -> IO[bytes]:
         from tracker.limits import file_stream
 
-        return file_stream()
+        stream = file_stream()
+        # Kept to be closed with the request: also one a form cut short never handed over.
+        self.__dict__.setdefault("file_streams", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            for stream in self.__dict__.pop("file_streams", []):
+                stream.close()
 
 
 class PathPart(UnicodeConverter):

@@ -25,6 +25,8 @@ PUBLIC_FORM_BYTES = 64 * 1024
 SPOOL_BYTES = 512 * 1024
 # What a form parser asks of the body at a time.
 STEP = 64 * 1024
+# What is asked of the server at a time while a body of known length has this much left.
+READ_AHEAD = 1024 * 1024
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,9 +94,15 @@ class CappedSpool(tempfile.SpooledTemporaryFile):
 
 
 def file_stream() -> IO[bytes]:
-    """A file of a form: a view without files takes none, so keeps nothing of it."""
+    """A file of a form: a view without files keeps nothing of it; an upload view writes it
+    straight into the staging folder, hashed on the way, for ``stage`` to take whole."""
     limits = upload_limits()
-    return CappedSpool(limits[0] if limits else 0)
+    if limits is None:
+        return CappedSpool(0)
+    from tracker.documents.services import staging_folder
+    from tracker.documents.storage import Receiving
+
+    return Receiving(staging_folder(), limits[0])
 
 
 class Deadlines:
@@ -140,8 +148,9 @@ class DeadlineInput:
     The deadline is ``grace`` seconds after the request arrived plus the time its
     size (as announced, or as read so far when sent in chunks) takes at
     ``min_rate`` bytes a second; and no more than ``grace`` seconds plus the time
-    of one read (``STEP``) may pass without a read coming back, so a body that
-    stops arriving is dropped soon whatever size it announced. Past either a
+    of one read (``STEP``, or the larger piece asked of a body arriving fast: see
+    ``read``) may pass without a read coming back, so a body that stops arriving is
+    dropped soon whatever size it announced. Past either a
     read raises 408; a read blocked on a client that sends nothing more is woken
     by shutting the socket for reading.
     """
@@ -162,10 +171,14 @@ class DeadlineInput:
         self.start = self.progress = time.monotonic()
         self.received = 0
         self.expired = False
+        # Read past what was asked for, not yet handed on (see ``read``).
+        self.ahead = b""
+        self.offset = 0
+        self.asked = STEP
 
     def deadline(self) -> float:
         whole = self.start + self.grace + max(self.length, self.received) / self.min_rate
-        return min(whole, self.progress + self.grace + STEP / self.min_rate)
+        return min(whole, self.progress + self.grace + self.asked / self.min_rate)
 
     def cut_off(self) -> None:
         self.expired = True
@@ -195,16 +208,57 @@ class DeadlineInput:
         return data
 
     def read(self, size: int | None = -1) -> bytes:
+        if self.ahead:
+            return self.from_ahead(size)
         self.check()
+        want = size
+        left = self.length - self.received
+        if size is not None and 0 < size < READ_AHEAD and left > size and self.arriving_fast():
+            # gunicorn copies what it received past a small read again on every read: a
+            # large body arriving fast is asked for in large pieces, handed on as asked.
+            want = min(READ_AHEAD, left)
+            self.asked = max(STEP, want)
         try:
-            data = self.stream.read(size) if size is not None else self.stream.read()
+            data = self.stream.read(want) if want is not None else self.stream.read()
         except OSError:
             if self.expired:
                 raise self.too_slow() from None
             raise
-        return self.got(data)
+        finally:
+            self.asked = STEP
+        data = self.got(data)
+        if want == size or size is None or len(data) <= size:
+            return data
+        self.ahead, self.offset = data, size
+        return data[:size]
+
+    def arriving_fast(self) -> bool:
+        """A megabyte received so far, at a megabyte a second or more."""
+        elapsed = time.monotonic() - self.start
+        return self.received >= READ_AHEAD and self.received >= READ_AHEAD * elapsed
+
+    def from_ahead(self, size: int | None) -> bytes:
+        """What was read ahead, up to ``size`` bytes (all of it and the rest when None or -1)."""
+        if size is None or size < 0:
+            rest = self.ahead[self.offset :]
+            self.ahead = b""
+            return rest + self.read(size)
+        piece = self.ahead[self.offset : self.offset + size]
+        self.offset += len(piece)
+        if self.offset >= len(self.ahead):
+            self.ahead = b""
+        return piece
 
     def readline(self, size: int | None = -1) -> bytes:
+        if self.ahead:
+            rest = self.ahead[self.offset :]
+            end = rest.find(b"\n") + 1
+            if end == 0 and (size is None or size < 0 or len(rest) < size):
+                self.ahead = b""
+                return rest + self.readline(-1 if size is None or size < 0 else size - len(rest))
+            return self.from_ahead(
+                min(end or len(rest), len(rest) if size is None or size < 0 else size)
+            )
         self.check()
         return self.got(self.stream.readline(size))
 

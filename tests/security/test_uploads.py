@@ -636,6 +636,25 @@ def test_a_truncated_body_stores_nothing(desk, private_tmp, how):
     assert list(private_tmp.iterdir()) == []
 
 
+def test_a_truncated_body_leaves_no_file_without_waiting_for_the_garbage_collector(desk):
+    """The file half-received into the staging folder goes with the request, at once."""
+    body = cut_body(desk, 2 * MB)
+    gc.collect()
+    gc.disable()
+    try:
+        response = desk.client.post(
+            form_path(desk, "upload"),
+            input_stream=io.BytesIO(body),
+            content_length=len(body),
+            content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        )
+        left = files_kept(desk.app)
+    finally:
+        gc.enable()
+    assert response.status_code == 400
+    assert left == []
+
+
 @pytest.fixture
 def served(app) -> Iterator[str]:
     """The app on a real socket, one request at a time."""
