@@ -53,16 +53,68 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# `make test` runs the suite once per backend. A test runs on both unless it says, or it
+# shows, that it needs only one; on the other it is deselected, and the reason is printed
+# under "collected" (each test with -v). A test deselected on both backends is an error.
+BACKENDS = ("sqlite", "postgresql")
+NO_BACKEND = (
+    "uses no database backend (nothing it asks for needs the `backend` fixture), "
+    "so it runs alike on both: once, on sqlite"
+)
+_DESELECTED = pytest.StashKey[dict[str, list[str]]]()
+
+
+def not_run_on(item: pytest.Item) -> dict[str, str]:
+    """The backends the test does not run on, each with the reason."""
+    reasons: dict[str, str] = {}
+    if "backend" not in item.fixturenames:
+        reasons["postgresql"] = NO_BACKEND
+    if item.get_closest_marker("sqlite_only") is not None:
+        reasons["postgresql"] = "checks what only the SQLite backend does (sqlite_only)"
+    for marker in item.iter_markers("only_on"):
+        (backend,) = marker.args
+        if backend not in BACKENDS:
+            raise pytest.UsageError(f"{item.nodeid}: only_on({backend!r}) names no backend")
+        reasons.update((other, marker.kwargs["reason"]) for other in BACKENDS if other != backend)
+    return reasons
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--db") == "sqlite":
-        return
-    keep = [item for item in items if item.get_closest_marker("sqlite_only") is None]
-    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    current = config.getoption("--db")
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    deselected: dict[str, list[str]] = {}
+    nowhere: list[str] = []
+    for item in items:
+        reasons = not_run_on(item)
+        if set(reasons) == set(BACKENDS):
+            nowhere.append(item.nodeid)
+        elif current in reasons:
+            deselected.setdefault(reasons[current], []).append(item.nodeid)
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if nowhere:
+        raise pytest.UsageError(
+            "these tests would run on neither backend:\n  " + "\n  ".join(nowhere)
+        )
+    config.stash[_DESELECTED] = deselected
+    config.hook.pytest_deselected(items=dropped)
     items[:] = keep
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {config.getoption('--db')}"
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    current = config.getoption("--db")
+    lines = []
+    for reason, nodeids in config.stash.get(_DESELECTED, {}).items():
+        lines.append(f"deselected on {current}: {len(nodeids)}, as each {reason}")
+        if config.get_verbosity() > 0:
+            lines.extend(f"  {nodeid}" for nodeid in nodeids)
+    return lines
 
 
 def base_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
