@@ -180,8 +180,15 @@ def template_database(
 
 @pytest.fixture
 def database_url(
-    template_database: str, postgres: PostgresCluster | None, tmp_path: Path
+    template_database: str,
+    postgres: PostgresCluster | None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[str]:
+    # A test of the world gets a copy of the world's database straight away: copying the
+    # schema first and then the world would make two databases for it on PostgreSQL.
+    if "world" in request.fixturenames:
+        template_database = request.getfixturevalue("world_template").database
     if postgres is None:
         path = tmp_path / "tracker.sqlite3"
         shutil.copyfile(template_database, path)
@@ -586,24 +593,9 @@ def world_template(
 
 
 @pytest.fixture
-def world(
-    app: Flask,
-    database_url: str,
-    postgres: PostgresCluster | None,
-    world_template: WorldTemplate,
-) -> dict[str, Any]:
-    """The test's database and instance folder become a copy of the world's."""
-    db.session.remove()
-    db.engine.dispose()
-    if postgres is None:
-        target = Path(database_url.removeprefix("sqlite:///"))
-        for extra in ("-wal", "-shm"):
-            target.with_name(target.name + extra).unlink(missing_ok=True)
-        shutil.copyfile(world_template.database, target)
-    else:
-        name = database_url.rsplit("/", 1)[-1]
-        admin_sql(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin_sql(postgres, f"CREATE DATABASE {name} TEMPLATE {world_template.database}")
+def world(app: Flask, world_template: WorldTemplate) -> dict[str, Any]:
+    """The test's database is a copy of the world's (see ``database_url``); so becomes its
+    instance folder."""
     shutil.copytree(world_template.instance, app.instance_path, dirs_exist_ok=True)
     return {
         "users": {role: db.session.get(User, id_) for role, id_ in world_template.users.items()},
