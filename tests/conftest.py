@@ -15,6 +15,7 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import select, text
 
 from tests.letters_support import simple_letter
@@ -220,6 +221,25 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+class CompiledTemplates(BytecodeCache):
+    """Each test's app compiles the page templates it renders; the Python Jinja makes of a
+    template is kept here for the run, under the template's name and file, and is used only
+    while the file's source is the same (Jinja checks it)."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture
 def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
@@ -227,6 +247,7 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]
     def factory(**overrides: Any) -> Flask:
         app = create_app({**base_config(tmp_path, database_url), **overrides})
         app.test_client_class = IsolatedClient
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
         apps.append(app)
         return app
 
