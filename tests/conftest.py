@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
@@ -19,6 +18,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import select, text
 
 from tests.letters_support import simple_letter
+from tests.live import PreparedDatabase, admin_sql
 from tests.postgres import PostgresCluster, PostgresUnavailable
 from tracker import create_app
 from tracker.agencies.models import Agency
@@ -152,11 +152,6 @@ def postgres(backend: str) -> Iterator[PostgresCluster | None]:
         cluster.stop()
 
 
-def admin_sql(cluster: PostgresCluster, statement: str) -> None:
-    with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
-
-
 def migrate_database(tmp_path: Path, url: str) -> None:
     app = create_app(base_config(tmp_path, url))
     with app.app_context():
@@ -177,6 +172,14 @@ def template_database(
     admin_sql(postgres, "CREATE DATABASE tracker_template")
     migrate_database(folder, postgres.url("tracker_template"))
     return "tracker_template"
+
+
+@pytest.fixture(scope="session")
+def prepared_database(
+    postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+) -> PreparedDatabase:
+    """The database ``make run`` serves, migrated and seeded once for every served app."""
+    return PreparedDatabase(postgres, tmp_path_factory.mktemp("prepared"))
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from pypdf import PdfReader
 from werkzeug.exceptions import HTTPException
 
 from tests.crawl import Crawl, Crawler, PageParser
-from tests.live import LiveTracker, fresh_database
-from tests.postgres import PostgresCluster
+from tests.live import LiveTracker, PreparedDatabase
 from tests.served_world import PASSWORD, PEOPLE, RARE_WORD, World, build_world
 from tracker import create_app
 from tracker.auth.models import Role
@@ -71,13 +70,12 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(
-    backend: str, postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+    prepared_database: PreparedDatabase, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("served")
-    databases = fresh_database(backend, postgres, folder, "served")
+    databases = prepared_database.copy(folder, "served")
     live = LiveTracker(folder, next(databases), workers=2)
     try:
-        live.prepare()
         world = build_world(folder / "instance", live.env["TRACKER_DATABASE_URL"], TODAY)
         live.start(TODAY)
         yield Served(live, world)

@@ -26,8 +26,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.live import LiveTracker, fresh_database
-from tests.postgres import PostgresCluster
+from tests.live import LiveTracker, PreparedDatabase
 from tracker import PROJECT_ROOT
 
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
@@ -114,16 +113,14 @@ def mode(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def live(
     mode: str,
-    backend: str,
-    postgres: PostgresCluster | None,
+    prepared_database: PreparedDatabase,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveTracker]:
     folder = tmp_path_factory.mktemp(f"live-{mode}")
     name = "e2e_" + re.sub(r"\W", "_", mode)
-    databases = fresh_database(backend, postgres, folder, name)
+    databases = prepared_database.copy(folder, name)
     server = LiveTracker(folder, next(databases))
     try:
-        server.prepare()
         yield server
     finally:
         server.stop()
