@@ -10,14 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import select, text
 
 from tests.letters_support import simple_letter
+from tests.live import PreparedDatabase, admin_sql
 from tests.postgres import PostgresCluster, PostgresUnavailable
 from tracker import create_app
 from tracker.agencies.models import Agency
@@ -53,16 +54,68 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# `make test` runs the suite once per backend. A test runs on both unless it says, or it
+# shows, that it needs only one; on the other it is deselected, and the reason is printed
+# under "collected" (each test with -v). A test deselected on both backends is an error.
+BACKENDS = ("sqlite", "postgresql")
+NO_BACKEND = (
+    "uses no database backend (nothing it asks for needs the `backend` fixture), "
+    "so it runs alike on both: once, on sqlite"
+)
+_DESELECTED = pytest.StashKey[dict[str, list[str]]]()
+
+
+def not_run_on(item: pytest.Item) -> dict[str, str]:
+    """The backends the test does not run on, each with the reason."""
+    reasons: dict[str, str] = {}
+    if "backend" not in item.fixturenames:
+        reasons["postgresql"] = NO_BACKEND
+    if item.get_closest_marker("sqlite_only") is not None:
+        reasons["postgresql"] = "checks what only the SQLite backend does (sqlite_only)"
+    for marker in item.iter_markers("only_on"):
+        (backend,) = marker.args
+        if backend not in BACKENDS:
+            raise pytest.UsageError(f"{item.nodeid}: only_on({backend!r}) names no backend")
+        reasons.update((other, marker.kwargs["reason"]) for other in BACKENDS if other != backend)
+    return reasons
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--db") == "sqlite":
-        return
-    keep = [item for item in items if item.get_closest_marker("sqlite_only") is None]
-    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    current = config.getoption("--db")
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    deselected: dict[str, list[str]] = {}
+    nowhere: list[str] = []
+    for item in items:
+        reasons = not_run_on(item)
+        if set(reasons) == set(BACKENDS):
+            nowhere.append(item.nodeid)
+        elif current in reasons:
+            deselected.setdefault(reasons[current], []).append(item.nodeid)
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if nowhere:
+        raise pytest.UsageError(
+            "these tests would run on neither backend:\n  " + "\n  ".join(nowhere)
+        )
+    config.stash[_DESELECTED] = deselected
+    config.hook.pytest_deselected(items=dropped)
     items[:] = keep
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {config.getoption('--db')}"
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    current = config.getoption("--db")
+    lines = []
+    for reason, nodeids in config.stash.get(_DESELECTED, {}).items():
+        lines.append(f"deselected on {current}: {len(nodeids)}, as each {reason}")
+        if config.get_verbosity() > 0:
+            lines.extend(f"  {nodeid}" for nodeid in nodeids)
+    return lines
 
 
 def base_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
@@ -99,11 +152,6 @@ def postgres(backend: str) -> Iterator[PostgresCluster | None]:
         cluster.stop()
 
 
-def admin_sql(cluster: PostgresCluster, statement: str) -> None:
-    with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
-
-
 def migrate_database(tmp_path: Path, url: str) -> None:
     app = create_app(base_config(tmp_path, url))
     with app.app_context():
@@ -126,10 +174,25 @@ def template_database(
     return "tracker_template"
 
 
+@pytest.fixture(scope="session")
+def prepared_database(
+    postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+) -> PreparedDatabase:
+    """The database ``make run`` serves, migrated and seeded once for every served app."""
+    return PreparedDatabase(postgres, tmp_path_factory.mktemp("prepared"))
+
+
 @pytest.fixture
 def database_url(
-    template_database: str, postgres: PostgresCluster | None, tmp_path: Path
+    template_database: str,
+    postgres: PostgresCluster | None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[str]:
+    # A test of the world gets a copy of the world's database straight away: copying the
+    # schema first and then the world would make two databases for it on PostgreSQL.
+    if "world" in request.fixturenames:
+        template_database = request.getfixturevalue("world_template").database
     if postgres is None:
         path = tmp_path / "tracker.sqlite3"
         shutil.copyfile(template_database, path)
@@ -161,6 +224,25 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+class CompiledTemplates(BytecodeCache):
+    """Each test's app compiles the page templates it renders; the Python Jinja makes of a
+    template is kept here for the run, under the template's name and file, and is used only
+    while the file's source is the same (Jinja checks it)."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture
 def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
@@ -168,6 +250,7 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]
     def factory(**overrides: Any) -> Flask:
         app = create_app({**base_config(tmp_path, database_url), **overrides})
         app.test_client_class = IsolatedClient
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
         apps.append(app)
         return app
 
@@ -534,24 +617,9 @@ def world_template(
 
 
 @pytest.fixture
-def world(
-    app: Flask,
-    database_url: str,
-    postgres: PostgresCluster | None,
-    world_template: WorldTemplate,
-) -> dict[str, Any]:
-    """The test's database and instance folder become a copy of the world's."""
-    db.session.remove()
-    db.engine.dispose()
-    if postgres is None:
-        target = Path(database_url.removeprefix("sqlite:///"))
-        for extra in ("-wal", "-shm"):
-            target.with_name(target.name + extra).unlink(missing_ok=True)
-        shutil.copyfile(world_template.database, target)
-    else:
-        name = database_url.rsplit("/", 1)[-1]
-        admin_sql(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin_sql(postgres, f"CREATE DATABASE {name} TEMPLATE {world_template.database}")
+def world(app: Flask, world_template: WorldTemplate) -> dict[str, Any]:
+    """The test's database is a copy of the world's (see ``database_url``); so becomes its
+    instance folder."""
     shutil.copytree(world_template.instance, app.instance_path, dirs_exist_ok=True)
     return {
         "users": {role: db.session.get(User, id_) for role, id_ in world_template.users.items()},

@@ -6,6 +6,7 @@ neither, so these tests talk HTTP to a real server on a free port.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -100,3 +101,43 @@ def fresh_database(
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+def admin_sql(postgres: PostgresCluster, statement: str) -> None:
+    with psycopg.connect(postgres.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+class PreparedDatabase:
+    """A database as ``make run`` leaves it before serving (``tracker db upgrade``, then
+    ``tracker seed``), prepared once per run: each served app starts from a copy of it, as
+    each test starts from a copy of the migrated schema. tests/test_serve.py runs ``make
+    run`` itself, steps and all."""
+
+    def __init__(self, postgres: PostgresCluster | None, folder: Path) -> None:
+        self.postgres = postgres
+        if postgres is None:
+            self.source = str(folder / "prepared.sqlite3")
+            url = f"sqlite:///{self.source}"
+        else:
+            self.source = "served_template"
+            admin_sql(postgres, f"CREATE DATABASE {self.source}")
+            url = postgres.url(self.source)
+        LiveTracker(folder, url).prepare()
+        if postgres is None:
+            # Each command's last connection wrote its log into the file as it closed.
+            assert not Path(self.source + "-wal").exists()
+
+    def copy(self, folder: Path, name: str) -> Iterator[str]:
+        """A copy of the prepared database for a served app: a file in ``folder`` on SQLite,
+        the database ``name`` on PostgreSQL (dropped when done)."""
+        if self.postgres is None:
+            target = folder / "tracker.sqlite3"
+            shutil.copyfile(self.source, target)
+            yield f"sqlite:///{target}"
+            return
+        admin_sql(self.postgres, f"CREATE DATABASE {name} TEMPLATE {self.source}")
+        try:
+            yield self.postgres.url(name)
+        finally:
+            admin_sql(self.postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -21,8 +21,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.live import LiveTracker, fresh_database
-from tests.postgres import PostgresCluster
+from tests.live import LiveTracker, PreparedDatabase
 from tracker import create_app
 from tracker.agencies.models import Agency
 from tracker.auth.models import Role
@@ -133,14 +132,13 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(
-    backend: str, postgres: PostgresCluster | None, tmp_path_factory: pytest.TempPathFactory
+    prepared_database: PreparedDatabase, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("limits")
-    databases = fresh_database(backend, postgres, folder, "limits")
+    databases = prepared_database.copy(folder, "limits")
     live = LiveTracker(folder, next(databases), workers=1)
     live.env.update(TRACKER_MAX_UPLOAD_MB="1", TRACKER_BODY_TIMEOUT="2")
     try:
-        live.prepare()
         app = create_app(
             {
                 "INSTANCE_PATH": str(folder / "instance"),

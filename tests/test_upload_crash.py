@@ -20,8 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.live import TRACKER, LiveTracker, fresh_database
-from tests.postgres import PostgresCluster
+from tests.live import TRACKER, LiveTracker, PreparedDatabase
 from tracker import create_app
 from tracker.auth.models import Role, User
 from tracker.extensions import db
@@ -33,13 +32,10 @@ BIG = 150 * 1024 * 1024
 
 
 @pytest.fixture
-def live(
-    backend: str, postgres: PostgresCluster | None, tmp_path: Path
-) -> Iterator[tuple[LiveTracker, str]]:
-    databases = fresh_database(backend, postgres, tmp_path, f"crash_{uuid.uuid4().hex[:8]}")
+def live(prepared_database: PreparedDatabase, tmp_path: Path) -> Iterator[tuple[LiveTracker, str]]:
+    databases = prepared_database.copy(tmp_path, f"crash_{uuid.uuid4().hex[:8]}")
     server = LiveTracker(tmp_path, next(databases), workers=1)
     try:
-        server.prepare()
         app = create_app(
             {"INSTANCE_PATH": server.env["TRACKER_INSTANCE_PATH"],
              "DATABASE_URL": server.env["TRACKER_DATABASE_URL"]}

@@ -26,8 +26,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.live import LiveTracker, fresh_database
-from tests.postgres import PostgresCluster
+from tests.live import LiveTracker, PreparedDatabase
 from tracker import PROJECT_ROOT
 
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
@@ -59,6 +58,34 @@ MODES: dict[str, dict[str, Any]] = {
 }
 
 
+# Each journey runs once in each mode, not once per mode on each backend: in one mode on
+# PostgreSQL and in the others on SQLite. Each journey names a different mode here, so
+# every journey meets both databases and every mode meets both.
+ON_POSTGRESQL = {
+    "tests.e2e.test_items_journey": "desktop",
+    "tests.e2e.test_journeys": "phone",
+    "tests.e2e.test_public_journey": "no-js",
+}
+
+
+def journey_backend(module: str, mode: str) -> str:
+    if ON_POSTGRESQL.get(module) not in MODES:
+        raise pytest.UsageError(f"ON_POSTGRESQL in tests/e2e/conftest.py has no mode for {module}")
+    return "postgresql" if mode == ON_POSTGRESQL[module] else "sqlite"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks each journey step with the backend its mode runs on (tests/conftest.py deselects
+    it on the other)."""
+    for item in items:
+        key = journey_key(item)
+        if key is not None:
+            backend = journey_backend(*key)
+            reason = f"is a step of a journey in the mode it runs on {backend} (ON_POSTGRESQL)"
+            item.add_marker(pytest.mark.only_on(backend, reason=reason))
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
@@ -86,16 +113,14 @@ def mode(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def live(
     mode: str,
-    backend: str,
-    postgres: PostgresCluster | None,
+    prepared_database: PreparedDatabase,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveTracker]:
     folder = tmp_path_factory.mktemp(f"live-{mode}")
     name = "e2e_" + re.sub(r"\W", "_", mode)
-    databases = fresh_database(backend, postgres, folder, name)
+    databases = prepared_database.copy(folder, name)
     server = LiveTracker(folder, next(databases))
     try:
-        server.prepare()
         yield server
     finally:
         server.stop()

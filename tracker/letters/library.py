@@ -594,6 +594,14 @@ def deadline_party(values: Mapping[str, Any]) -> "Party":
 _cache: dict[tuple[Any, ...], Library] = {}
 
 
+@lru_cache(maxsize=256)
+def parsed_template(text: str, name: str, source: str) -> LetterTemplate:
+    """A file's template, parsed once for its text: checking a template renders it, which
+    takes a good part of a second for the shipped library, and a new file in one folder
+    leaves the others' templates as they were. (A file that fails is parsed again.)"""
+    return parse_template(text, name, source)
+
+
 def letter_files(folders: Iterable[tuple[str, Path]]) -> list[tuple[str, Path]]:
     return [
         (label, path)
@@ -618,7 +626,7 @@ def load_library(folders: Iterable[tuple[str, Path]]) -> Library:
             continue
         try:
             text = path.read_text("utf-8")
-            library.templates[path.stem] = parse_template(text, path.stem, label)
+            library.templates[path.stem] = parsed_template(text, path.stem, label)
         except (LetterError, UnicodeDecodeError, OSError) as error:
             library.broken.append(BrokenTemplate(path.name, label, str(error)))
     _cache.clear()
