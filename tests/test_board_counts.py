@@ -294,3 +294,64 @@ def test_each_tab_shows_its_count_and_its_link_lists_that_many_requests(
             listed = client.get(f"{link}&per_page=100").get_data(as_text=True)
             rows = listed.count('<td data-label="Title">')
             assert rows == counts[name.group(1)], (link, rows)
+
+
+@pytest.mark.only_on(
+    "postgresql", reason="SQLite has one writer at a time; the lock is PostgreSQL's"
+)
+def test_two_changes_crossing_the_same_days_wait_their_turn_rather_than_deadlock(make_request):
+    """Each transaction moves one request onto a day the other's first change holds: without
+    one lock over the tallies each would wait for the other, and one would be refused."""
+    import threading
+
+    days = {name: TODAY + timedelta(days=n) for n, name in enumerate("ABCDXY", start=1)}
+    ids = {}
+    for name, due in (("r1", "A"), ("r2", "C"), ("r3", "X"), ("r4", "Y")):
+        record = make_request(title=name, status=RequestStatus.SENT)
+        record.due_on = days[due]
+        ids[name] = record.id
+    db.session.commit()
+    before = section_counts(TODAY, Filters())
+
+    def move(connection, name: str, day: str) -> None:
+        connection.execute(
+            update(RecordsRequest).where(RecordsRequest.id == ids[name]).values(due_on=days[day])
+        )
+
+    first, second = db.engine.connect(), db.engine.connect()
+    second_pid = second.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    second.commit()
+    moved_first = threading.Event()
+    failures: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            with second.begin():
+                move(second, "r2", "D")  # holds C and D, or waits for the lock
+                moved_first.set()
+                move(second, "r4", "A")  # needs A, which the first holds
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+            moved_first.set()
+
+    try:
+        with first.begin():
+            move(first, "r1", "B")  # holds A and B
+            thread = threading.Thread(target=other)
+            thread.start()
+            # Go on once the other has made its first change or is waiting to.
+            while not moved_first.wait(0.05):
+                waiting = first.exec_driver_sql(
+                    f"SELECT wait_event_type FROM pg_stat_activity WHERE pid = {second_pid}"
+                ).scalar()
+                if waiting == "Lock":
+                    break
+            move(first, "r3", "C")  # needs C
+        thread.join(30)
+    finally:
+        first.close()
+        second.close()
+
+    assert not thread.is_alive() and failures == []
+    db.session.expire_all()
+    assert section_counts(TODAY, Filters()) == expected(TODAY, Filters()) == before
